@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Parley",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "parley", targets: ["parley"]),
+        .library(name: "ParleyFlows", targets: ["ParleyFlows"]),
+        .library(name: "ParleyScript", targets: ["ParleyScript"]),
+        .library(name: "ParleyEngine", targets: ["ParleyEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CJavaScriptCore",
+            pkgConfig: "javascriptcoregtk-4.1",
+            providers: [.apt(["libjavascriptcoregtk-4.1-dev"])]
+        ),
+        .target(
+            name: "ParleyFlows",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleyScript",
+            dependencies: ["CJavaScriptCore", "ParleyFlows"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleyEngine",
+            dependencies: [
+                "ParleyFlows",
+                "ParleyScript",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "parley",
+            dependencies: [
+                "ParleyFlows",
+                "ParleyScript",
+                "ParleyEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyFlowsTests",
+            dependencies: ["ParleyFlows", "ParleyScript"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyEngineTests",
+            dependencies: ["ParleyEngine", "ParleyFlows", "ParleyScript"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyScriptTests",
+            dependencies: ["ParleyScript", "ParleyFlows"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,65 @@
+/// Where execution may go from a node. Every edge remembers where it was written, for diagnostics.
+public struct Edges: Sendable, Hashable {
+    public var next: Edge?
+    /// `condition`: taken when the expression is truthy.
+    public var then: Edge?
+    /// `condition`: taken when the expression is falsy.
+    public var `else`: Edge?
+    /// `switch`: case literal to target, in file order.
+    public var cases: [SwitchCase]
+    /// `switch`: taken when no case matches.
+    public var `default`: Edge?
+    /// `question`: taken after `maxAttempts` invalid answers.
+    public var onFail: Edge?
+    /// `code`: taken when the script throws.
+    public var onError: Edge?
+
+    public init(
+        next: Edge? = nil, then: Edge? = nil, else: Edge? = nil, cases: [SwitchCase] = [], default: Edge? = nil,
+        onFail: Edge? = nil, onError: Edge? = nil
+    ) {
+        self.next = next
+        self.then = then
+        self.else = `else`
+        self.cases = cases
+        self.default = `default`
+        self.onFail = onFail
+        self.onError = onError
+    }
+
+    /// Every edge with its label (`next`, `then`, `case 'x'`...), in a fixed order.
+    public var labelled: [(label: String, edge: Edge)] {
+        var all: [(String, Edge)] = []
+        if let then { all.append(("then", then)) }
+        if let `else` { all.append(("else", `else`)) }
+        for item in cases { all.append(("case \(item.literal)", item.edge)) }
+        if let `default` { all.append(("default", `default`)) }
+        if let onFail { all.append(("onFail", onFail)) }
+        if let onError { all.append(("onError", onError)) }
+        if let next { all.append(("next", next)) }
+        return all
+    }
+}
+
+/// An edge to a node of the same flow.
+public struct Edge: Sendable, Hashable {
+    public var target: String
+    public var location: SourceLocation
+
+    public init(target: String, location: SourceLocation) {
+        self.target = target
+        self.location = location
+    }
+}
+
+/// One `cases` entry of a switch node.
+public struct SwitchCase: Sendable, Hashable {
+    /// The literal compared with the switch value as a string.
+    public var literal: String
+    public var edge: Edge
+
+    public init(literal: String, edge: Edge) {
+        self.literal = literal
+        self.edge = edge
+    }
+}

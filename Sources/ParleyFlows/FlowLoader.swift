@@ -1,0 +1,86 @@
+import Foundation
+
+/// Loads flow files from disk (or memory) and validates them as one set.
+///
+/// ```swift
+/// let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(paths: ["Flows"])
+/// for problem in result.diagnostics { print(problem) }
+/// let flows = result.flowSet  // nil when any error was found
+/// ```
+public struct FlowLoader {
+    private let scriptChecker: (any ScriptSyntaxChecking)?
+
+    public init(scriptChecker: (any ScriptSyntaxChecking)? = nil) {
+        self.scriptChecker = scriptChecker
+    }
+
+    /// Loads every flow file named in or found below `paths` (folders are searched recursively for `*.yaml` and
+    /// `*.yml`, skipping `*.test.yaml`).
+    public func load(paths: [String]) -> FlowLoadResult {
+        var sources: [(file: String, text: String)] = []
+        var diagnostics: [Diagnostic] = []
+        for file in FlowLoader.flowFiles(in: paths) {
+            do {
+                sources.append((file, try String(contentsOfFile: file, encoding: .utf8)))
+            } catch {
+                diagnostics.append(
+                    Diagnostic(.error, .unreadableFile, "cannot read file: \(error.localizedDescription)", at: SourceLocation(file: file, line: 1, column: 1)))
+            }
+        }
+        var result = load(sources: sources)
+        result.diagnostics = (diagnostics + result.diagnostics).sortedByLocation()
+        return result
+    }
+
+    /// Loads flows from in-memory texts; `file` names each in diagnostics.
+    public func load(sources: [(file: String, text: String)]) -> FlowLoadResult {
+        var flows: [Flow] = []
+        var diagnostics: [Diagnostic] = []
+        for source in sources {
+            var parser = FlowFileParser(file: source.file, text: source.text)
+            if let flow = parser.parse(source.text) { flows.append(flow) }
+            diagnostics += parser.diagnostics
+        }
+        diagnostics += FlowValidator(scriptChecker: scriptChecker).validate(flows)
+        return FlowLoadResult(flows: flows, diagnostics: diagnostics.sortedByLocation(), files: sources.map(\.file))
+    }
+
+    /// The flow files in `paths`: files as given, folders searched recursively, sorted by path.
+    public static func flowFiles(in paths: [String]) -> [String] {
+        var files: [String] = []
+        let manager = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+            guard isDirectory.boolValue else {
+                files.append(path)
+                continue
+            }
+            let base = path.hasSuffix("/") ? String(path.dropLast()) : path
+            let found = (manager.enumerator(atPath: path)?.allObjects as? [String]) ?? []
+            files += found.filter(isFlowFile).sorted().map { "\(base)/\($0)" }
+        }
+        return files
+    }
+
+    /// `*.yaml` or `*.yml`, but not a conversation test (`*.test.yaml`).
+    public static func isFlowFile(_ path: String) -> Bool {
+        (path.hasSuffix(".yaml") || path.hasSuffix(".yml")) && !path.hasSuffix(".test.yaml") && !path.hasSuffix(".test.yml")
+    }
+}
+
+/// What loading found: the flows that parsed, every diagnostic, and the files read.
+public struct FlowLoadResult: Sendable {
+    public var flows: [Flow]
+    /// Every problem, sorted by location.
+    public var diagnostics: [Diagnostic]
+    public var files: [String]
+
+    /// The validated flow set, or `nil` when any diagnostic is an error.
+    public var flowSet: FlowSet? {
+        diagnostics.hasErrors ? nil : FlowSet(flows: flows)
+    }
+
+    public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
+    public var warningCount: Int { diagnostics.filter { $0.severity == .warning }.count }
+}

@@ -1,0 +1,34 @@
+import Crypto
+import Foundation
+
+/// A validated set of flows, addressed by id, with the content hash that pins sessions to this version.
+public struct FlowSet: Sendable {
+    /// The flows by id.
+    public let flows: [String: Flow]
+    /// `sha256:` and the hex digest of the canonical form of all flows, sorted by id.
+    public let contentHash: String
+
+    public init(flows: [Flow]) {
+        var byId: [String: Flow] = [:]
+        for flow in flows where byId[flow.id] == nil { byId[flow.id] = flow }
+        self.flows = byId
+        self.contentHash = FlowSet.hash(of: byId)
+    }
+
+    /// The flow with this id.
+    public func flow(_ id: String) -> Flow? { flows[id] }
+
+    /// Flow ids, sorted.
+    public var ids: [String] { flows.keys.sorted() }
+
+    /// The canonical JSON text that ``contentHash`` digests.
+    public var canonicalJSON: String {
+        JSONValue.array(ids.map { flows[$0]!.canonical }).canonicalJSON
+    }
+
+    private static func hash(of flows: [String: Flow]) -> String {
+        let text = JSONValue.array(flows.keys.sorted().map { flows[$0]!.canonical }).canonicalJSON
+        let digest = SHA256.hash(data: Data(text.utf8))
+        return "sha256:" + digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
