@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(
             name: "ParleyFlowsTests",
             dependencies: ["ParleyFlows", "ParleyScript"],
-            resources: [.copy("Fixtures")],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

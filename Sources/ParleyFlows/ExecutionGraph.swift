@@ -106,7 +106,8 @@ struct ExecutionGraph {
             for next in allEdges[vertex] ?? [] where seen.insert(next).inserted { stack.append(next) }
         }
         var diagnostics: [Diagnostic] = []
-        for flow in flows.values {
+        // A flow whose start is missing already has an error; listing all its nodes as unreachable adds noise.
+        for flow in flows.values where flow.node(flow.start) != nil {
             for node in flow.nodes where !seen.contains(Vertex(flow: flow.id, node: node.id)) {
                 diagnostics.append(
                     Diagnostic(.warning, .unreachableNode, "node '\(node.id)' is unreachable from the start of flow '\(flow.id)'", at: node.location))

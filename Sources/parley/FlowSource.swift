@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import ParleyFlows
+import ParleyScript
+
+/// Loading flows for a command: checks that the paths exist, then loads and validates with JavaScriptCore.
+enum FlowSource {
+    /// Loads and validates `paths`; a path that does not exist is a usage error.
+    static func load(_ paths: [String]) throws -> FlowLoadResult {
+        for path in paths where !FileManager.default.fileExists(atPath: path) {
+            throw UsageError("no such file or folder: \(path)")
+        }
+        return FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(paths: paths)
+    }
+
+    /// The closing line of a text report.
+    static func summary(of result: FlowLoadResult) -> String {
+        if result.files.isEmpty { return "no flow files found" }
+        let counts =
+            "\(result.flows.count) \(result.flows.count == 1 ? "flow" : "flows") in \(result.files.count) "
+            + "\(result.files.count == 1 ? "file" : "files"): \(result.errorCount) \(result.errorCount == 1 ? "error" : "errors"), "
+            + "\(result.warningCount) \(result.warningCount == 1 ? "warning" : "warnings")"
+        return result.flowSet.map { "\(counts) (\($0.contentHash))" } ?? counts
+    }
+
+    /// Resolves `FLOW` as the `graph` and `chat` commands take it: a flow file, or a flow id in `folder`.
+    /// Returns the loaded set and the flow's id.
+    static func resolve(_ flow: String, folder: String) throws -> (result: FlowLoadResult, id: String) {
+        if FlowLoader.isFlowFile(flow), FileManager.default.fileExists(atPath: flow) {
+            var paths = [flow]
+            if FileManager.default.fileExists(atPath: folder) { paths.append(folder) }
+            let result = try load(paths)
+            let id = result.flows.first { $0.file == flow }?.id
+            guard let id else { return (result, "") }
+            return (result, id)
+        }
+        guard FileManager.default.fileExists(atPath: folder) else { throw UsageError("no such flows folder: \(folder)") }
+        let result = try load([folder])
+        guard result.flows.contains(where: { $0.id == flow }) else {
+            let known = result.flows.map(\.id).sorted().joined(separator: ", ")
+            throw UsageError("no flow '\(flow)' in \(folder) (flows: \(known.isEmpty ? "none" : known))")
+        }
+        return (result, flow)
+    }
+}

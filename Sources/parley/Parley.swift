@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+
+/// The `parley` command line: one entry point for authoring, testing and (later) serving flows.
+@main
+struct Parley: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parley",
+        abstract: "An open flow runtime for conversational AI.",
+        subcommands: [ValidateCommand.self, GraphCommand.self]
+    )
+
+    /// Runs a command and exits with DESIGN §8's codes: 0 success, 1 a check failed, 2 usage or configuration error.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandleOutput.standardError(message) }
+            Foundation.exit(code == .validationFailure || error is UsageError ? 2 : code.rawValue)
+        }
+    }
+}
+
+/// A usage or configuration problem: reported on standard error, exit code 2.
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Writes to standard output and flushes, so scripted readers see lines as they are produced.
+func emit(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+/// Unbuffered writes for messages that must not mix into standard output.
+enum FileHandleOutput {
+    static func standardError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import ParleyFlows
+import ParleyScript
+import Testing
+
+/// Every validation rule has a fixture under `Fixtures/` and a golden `.expected` file beside it that lists the
+/// exact diagnostics, `file:line:column: severity: message`, one per line.
+///
+/// To refresh the golden files after an intended message change: `PARLEY_UPDATE_GOLDEN=1 swift test`, then
+/// review the diff by hand.
+@Suite struct ValidationFixtureTests {
+    static let fixtures = [
+        "valid.yaml", "yaml-syntax.yaml", "yaml-indent.yaml", "duplicate-node.yaml", "duplicate-flow", "unknown-kind.yaml",
+        "unknown-key.yaml", "kinds-count.yaml", "missing-field.yaml", "wrong-type.yaml", "invalid-value.yaml",
+        "invalid-regex.yaml", "script-syntax.yaml", "missing-node.yaml", "missing-flow", "unreachable.yaml", "cycle.yaml",
+        "execute-loop",
+    ]
+
+    @Test(arguments: fixtures)
+    func diagnosticsMatchTheGoldenFile(fixture: String) throws {
+        let sources = try FixturePaths.sources(of: fixture)
+        let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(sources: sources)
+        let actual = result.diagnostics.map(\.description).joined(separator: "\n") + "\n"
+        let golden = FixturePaths.fixtures.appendingPathComponent(fixture.replacingOccurrences(of: ".yaml", with: "") + ".expected")
+        if ProcessInfo.processInfo.environment["PARLEY_UPDATE_GOLDEN"] != nil {
+            try actual.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: golden, encoding: .utf8)
+        #expect(actual == expected)
+    }
+
+    @Test func everyDiagnosticCodeHasAFixture() throws {
+        var seen: Set<String> = []
+        for fixture in Self.fixtures {
+            let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(sources: try FixturePaths.sources(of: fixture))
+            seen.formUnion(result.diagnostics.map(\.code))
+        }
+        let untested = DiagnosticCode.allCases.map(\.rawValue).filter { !seen.contains($0) && $0 != "unreadable-file" }
+        #expect(untested.isEmpty, "codes without a fixture: \(untested)")
+    }
+
+    @Test func validFixtureLoadsIntoAFlowSet() throws {
+        let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(sources: try FixturePaths.sources(of: "valid.yaml"))
+        let flows = try #require(result.flowSet)
+        let flow = try #require(flows.flow("valid"))
+        #expect(flow.start == "greet")
+        #expect(flow.nodes.map(\.id) == ["greet", "ask", "lookup", "check", "route", "tell", "remember", "again", "agent", "finish"])
+        #expect(flow.context == ["attempts": 0])
+        guard case .question(let question) = flow.node("ask")?.kind else {
+            Issue.record("ask is not a question")
+            return
+        }
+        #expect(question.type == .regex)
+        #expect(question.store == MemoryPath("context.orderId"))
+        #expect(question.maxAttempts == 2)
+        #expect(flow.node("ask")?.edges.onFail?.target == "agent")
+        #expect(flow.node("route")?.edges.cases == [SwitchCase(literal: "shipped", edge: Edge(target: "tell", location: SourceLocation(file: "valid.yaml", line: 30, column: 25)))])
+        #expect(flow.node("tell")?.location == SourceLocation(file: "valid.yaml", line: 32, column: 3))
+    }
+
+    @Test func unreadableFilesAreReported() {
+        let result = FlowLoader().load(paths: [FixturePaths.fixtures.appendingPathComponent("missing-folder/x.yaml").path])
+        #expect(result.files.isEmpty)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parley-unreadable-\(getpid())")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("bad.yaml")
+        FileManager.default.createFile(atPath: file.path, contents: Data([0xFF, 0xFE, 0x00, 0x41]))
+        let bad = FlowLoader().load(paths: [file.path])
+        #expect(bad.diagnostics.map(\.code) == ["unreadable-file"])
+        #expect(bad.diagnostics.first?.location == SourceLocation(file: file.path, line: 1, column: 1))
+    }
+}
