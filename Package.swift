@@ -66,6 +66,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ParleyCLITests",
+            dependencies: ["parley", "ParleyFlows"],
+            exclude: ["Snapshots"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ParleyEngineTests",
             dependencies: ["ParleyEngine", "ParleyFlows", "ParleyScript"],
             swiftSettings: swiftSettings

@@ -128,7 +128,7 @@ struct ExecutionGraph {
             diagnostics.append(
                 Diagnostic(
                     .error, .cycleWithoutInput,
-                    "loop \(names.joined(separator: " -> ")) can run without waiting for input; route it through a question or wait node",
+                    "loop \(names.joined(separator: " -> ")) can run without waiting for input; route it through a question, wait or handover node",
                     at: flows[members[0].flow]!.node(members[0].node)!.location))
         }
         return diagnostics

@@ -13,6 +13,12 @@ struct FlowFileParser {
     private var currentNode = ""
 
     static let topLevelKeys = ["flow", "description", "start", "context", "nodes"]
+
+    /// YAML 1.2 core scalars: only `true`/`false` are booleans (`yes`, `no`, `on`, `off` stay text, as users of
+    /// flows mean them), and dates stay text.
+    static let resolver = Resolver.basic
+        .appending(try! Resolver.Rule(.bool, "^(?:true|True|TRUE|false|False|FALSE)$"))
+        .appending(.int).appending(.float).appending(.null)
     static let edgeKeys = ["next", "then", "else", "onFail", "onError"]
 
     init(file: String, text: String) {
@@ -24,7 +30,7 @@ struct FlowFileParser {
     mutating func parse(_ text: String) -> Flow? {
         let root: Yams.Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: text, Self.resolver)
         } catch {
             report(yamlError: error)
             return nil

@@ -20,12 +20,16 @@ public struct FlowLoader {
         var sources: [(file: String, text: String)] = []
         var diagnostics: [Diagnostic] = []
         for file in FlowLoader.flowFiles(in: paths) {
-            do {
-                sources.append((file, try String(contentsOfFile: file, encoding: .utf8)))
-            } catch {
-                diagnostics.append(
-                    Diagnostic(.error, .unreadableFile, "cannot read file: \(error.localizedDescription)", at: SourceLocation(file: file, line: 1, column: 1)))
+            let start = SourceLocation(file: file, line: 1, column: 1)
+            guard let data = FileManager.default.contents(atPath: file) else {
+                diagnostics.append(Diagnostic(.error, .unreadableFile, "cannot read file", at: start))
+                continue
             }
+            guard let text = String(data: data, encoding: .utf8) else {
+                diagnostics.append(Diagnostic(.error, .unreadableFile, "file is not valid UTF-8 text", at: start))
+                continue
+            }
+            sources.append((file, text))
         }
         var result = load(sources: sources)
         result.diagnostics = (diagnostics + result.diagnostics).sortedByLocation()

@@ -58,6 +58,12 @@ import Testing
         #expect(flow.node("tell")?.location == SourceLocation(file: "valid.yaml", line: 32, column: 3))
     }
 
+    @Test func scalarsFollowTheYAML12CoreSchema() throws {
+        let text = "flow: t\ncontext: {a: yes, b: true, c: 2024-01-01, d: ~, e: 3, f: 2.5, g: 'no', h: False}\nnodes: {x: {end: {}}}"
+        let flows = try #require(FlowLoader().load(sources: [("t.yaml", text)]).flowSet)
+        #expect(flows.flow("t")?.context == ["a": "yes", "b": true, "c": "2024-01-01", "d": nil, "e": 3, "f": 2.5, "g": "no", "h": false])
+    }
+
     @Test func unreadableFilesAreReported() {
         let result = FlowLoader().load(paths: [FixturePaths.fixtures.appendingPathComponent("missing-folder/x.yaml").path])
         #expect(result.files.isEmpty)
@@ -67,6 +73,7 @@ import Testing
         FileManager.default.createFile(atPath: file.path, contents: Data([0xFF, 0xFE, 0x00, 0x41]))
         let bad = FlowLoader().load(paths: [file.path])
         #expect(bad.diagnostics.map(\.code) == ["unreadable-file"])
+        #expect(bad.diagnostics.first?.message == "file is not valid UTF-8 text")
         #expect(bad.diagnostics.first?.location == SourceLocation(file: file.path, line: 1, column: 1))
     }
 }

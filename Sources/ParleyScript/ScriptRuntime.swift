@@ -1,0 +1,355 @@
+import CJavaScriptCore
+import Foundation
+import ParleyFlows
+
+/// Runs the JavaScript of one turn: `code` bodies, conditions, switch values and `{{ }}` expressions.
+///
+/// A runtime owns a fresh JavaScriptCore global object, created on first use and discarded with the runtime, so
+/// nothing a script leaves in the JavaScript heap reaches another turn. Inside the turn, scripts share that
+/// global object (and the `Math.random` sequence), which keeps a turn deterministic: the same scripts in the
+/// same order see the same values.
+///
+/// The sandbox (DESIGN §3): no timers, network, files or processes; `Math.random` is seeded from the
+/// `randomSeed`; `Date.now()` and `new Date()` return `currentTime`, and local time is UTC; every script call
+/// is stopped after ``ScriptLimits/timeLimit``. Scripts see `input`, `context`, `profile` and the shortcuts
+/// `ci`, `cc`, `cp`; `code` bodies also get `api`.
+///
+/// Not thread-safe and not `Sendable`: create one per turn, on the thread that runs the turn.
+///
+/// ```swift
+/// let runtime = ScriptRuntime(randomSeed: 42, currentTime: "2025-01-01T12:00:00Z")
+/// let scope = ScriptScope(input: ["text": "hi"], context: ["n": 1], profile: [:])
+/// let value = runtime.evaluate("context.n + 1", scope: scope)  // .success(.number(2))
+/// ```
+public final class ScriptRuntime {
+    private let limits: ScriptLimits
+    private let randomSeed: UInt32
+    private let currentTime: String
+    private let timeout = TimeoutFlag()
+
+    private var group: JSContextGroupRef?
+    private var context: JSGlobalContextRef?
+    private var hostClass: JSClassRef?
+    private var makeApi: JSObjectRef?
+    private var protected: [JSValueRef] = []
+    private var compiled: [String: JSObjectRef] = [:]
+    private var setupFailure: String?
+
+    /// The `api` calls of the code node that is running, if any.
+    private var pending: CodeEffects?
+    private var nodeExists: ((String) -> Bool)?
+
+    /// - Parameters:
+    ///   - limits: the time limit per script call and the api call limit per code node.
+    ///   - randomSeed: the seed of `Math.random`; the engine derives it from (sessionId, execution).
+    ///   - currentTime: an ISO 8601 time that `Date.now()` and `new Date()` return.
+    public init(limits: ScriptLimits = ScriptLimits(), randomSeed: UInt32, currentTime: String) {
+        self.limits = limits
+        self.randomSeed = randomSeed
+        self.currentTime = currentTime
+    }
+
+    deinit {
+        guard let context else { return }
+        for value in protected { JSValueUnprotect(context, value) }
+        JSGlobalContextRelease(context)
+        if let hostClass { JSClassRelease(hostClass) }
+        if let group { ContextGroupPool.shared.give(group) }
+    }
+
+    // MARK: Public calls
+
+    /// Evaluates an expression; `nil` when it is `undefined` (or a function or symbol, which are not JSON).
+    ///
+    /// Changes the expression makes to `input`, `context` or `profile` are not kept.
+    public func evaluate(_ expression: String, scope: ScriptScope) -> Result<JSONValue?, ScriptFailure> {
+        call(expression: expression, scope: scope) { context, value throws(ScriptFailure) in
+            do {
+                return try JavaScriptValues.json(value, in: context)
+            } catch {
+                throw .exception(error.message)
+            }
+        }
+    }
+
+    /// Evaluates an expression to JavaScript truthiness (`!!value`), as `condition` nodes branch.
+    public func truthiness(of expression: String, scope: ScriptScope) -> Result<Bool, ScriptFailure> {
+        call(expression: expression, scope: scope) { context, value in JSValueToBoolean(context, value) }
+    }
+
+    /// Evaluates an expression to `String(value)`, as `switch` nodes compare.
+    public func text(of expression: String, scope: ScriptScope) -> Result<String, ScriptFailure> {
+        call(expression: expression, scope: scope) { context, value throws(ScriptFailure) in
+            var exception: JSValueRef?
+            guard let string = JSValueToStringCopy(context, value, &exception) else {
+                throw .exception(self.describe(exception, lineOffset: 0))
+            }
+            defer { JSStringRelease(string) }
+            return JavaScriptValues.swiftString(string)
+        }
+    }
+
+    /// Runs the body of a `code` node.
+    ///
+    /// - Parameters:
+    ///   - source: the node's JavaScript, run as the body of `function (input, context, profile, api, ci, cc, cp)`.
+    ///   - nodeExists: whether `api.setNextNode` may name a node; an unknown node makes the call throw.
+    /// - Returns: the memory after the script and its `api` calls, or why it failed. A failed script has no
+    ///   effects at all: its changes and `api` calls are discarded.
+    public func run(code source: String, scope: ScriptScope, nodeExists: (String) -> Bool) -> Result<CodeEffects, ScriptFailure> {
+        withoutActuallyEscaping(nodeExists) { nodeExists in
+            self.nodeExists = nodeExists
+            defer { self.nodeExists = nil }
+            return runCode(source, scope: scope)
+        }
+    }
+
+    // MARK: Running
+
+    private func runCode(_ source: String, scope: ScriptScope) -> Result<CodeEffects, ScriptFailure> {
+        guard let context = prepare(), let makeApi else { return .failure(.exception(setupFailure ?? "JavaScript is unavailable")) }
+        let function: JSObjectRef
+        switch compile(ScriptWrapper.wrap(source, as: .statements)) {
+        case .success(let compiled): function = compiled
+        case .failure(let failure): return .failure(failure)
+        }
+        let input = JavaScriptValues.make(scope.input, in: context)
+        let memory = JavaScriptValues.make(scope.context, in: context)
+        let profile = JavaScriptValues.make(scope.profile, in: context)
+        var exception: JSValueRef?
+        let apiArguments: [JSValueRef?] = [memory]
+        guard
+            let api = apiArguments.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, makeApi, nil, 1, $0.baseAddress, &exception) }),
+            exception == nil
+        else { return .failure(.exception(describe(exception, lineOffset: 0))) }
+
+        pending = CodeEffects(scope: scope)
+        defer { pending = nil }
+        let arguments: [JSValueRef?] = [input, memory, profile, api, input, memory, profile]
+        timeout.reset()
+        let result = arguments.withUnsafeBufferPointer {
+            JSObjectCallAsFunction(context, function, nil, arguments.count, $0.baseAddress, &exception)
+        }
+        if result == nil || exception != nil {
+            return .failure(failure(exception, lineOffset: ScriptWrapper.headerLines))
+        }
+        guard var effects = pending else { return .failure(.exception("code node state lost")) }
+        do {
+            effects.scope.input = try JavaScriptValues.json(input, in: context)?.objectValue ?? [:]
+            effects.scope.context = try JavaScriptValues.json(memory, in: context)?.objectValue ?? [:]
+            effects.scope.profile = try JavaScriptValues.json(profile, in: context)?.objectValue ?? [:]
+        } catch {
+            return .failure(timeout.fired ? .timeout(timeoutMessage) : .exception(error.message))
+        }
+        return .success(effects)
+    }
+
+    private func call<Value>(
+        expression: String, scope: ScriptScope, convert: (JSContextRef, JSValueRef) throws(ScriptFailure) -> Value
+    ) -> Result<Value, ScriptFailure> {
+        guard let context = prepare() else { return .failure(.exception(setupFailure ?? "JavaScript is unavailable")) }
+        let function: JSObjectRef
+        switch compile("(function (input, context, profile, ci, cc, cp) { return (\n\(expression)\n); })") {
+        case .success(let compiled): function = compiled
+        case .failure(let failure): return .failure(failure)
+        }
+        let input = JavaScriptValues.make(scope.input, in: context)
+        let memory = JavaScriptValues.make(scope.context, in: context)
+        let profile = JavaScriptValues.make(scope.profile, in: context)
+        let arguments: [JSValueRef?] = [input, memory, profile, input, memory, profile]
+        var exception: JSValueRef?
+        timeout.reset()
+        let result = arguments.withUnsafeBufferPointer {
+            JSObjectCallAsFunction(context, function, nil, arguments.count, $0.baseAddress, &exception)
+        }
+        guard let result, exception == nil else { return .failure(failure(exception, lineOffset: 1)) }
+        do {
+            return .success(try convert(context, result))
+        } catch {
+            return .failure(timeout.fired ? .timeout(timeoutMessage) : error)
+        }
+    }
+
+    /// Compiles a wrapped script to a function, once per turn.
+    private func compile(_ wrapped: String) -> Result<JSObjectRef, ScriptFailure> {
+        if let function = compiled[wrapped] { return .success(function) }
+        guard let context else { return .failure(.exception("JavaScript is unavailable")) }
+        let script = JavaScriptValues.jsString(wrapped)
+        defer { JSStringRelease(script) }
+        var exception: JSValueRef?
+        timeout.reset()
+        guard let value = JSEvaluateScript(context, script, nil, nil, 1, &exception), exception == nil,
+            let function = JSValueToObject(context, value, nil)
+        else { return .failure(failure(exception, lineOffset: 1)) }
+        JSValueProtect(context, function)
+        protected.append(function)
+        compiled[wrapped] = function
+        return .success(function)
+    }
+
+    /// Creates the global object and runs the prelude, on first use.
+    private func prepare() -> JSGlobalContextRef? {
+        if let context { return context }
+        if setupFailure != nil { return nil }
+        let group = ContextGroupPool.shared.take()
+        self.group = group
+        let seconds = Double(limits.timeLimit.components.seconds) + Double(limits.timeLimit.components.attoseconds) / 1e18
+        JSContextGroupSetExecutionTimeLimit(group, max(seconds, 0.001), terminateCallback, Unmanaged.passUnretained(timeout).toOpaque())
+        guard let context = JSGlobalContextCreateInGroup(group, nil) else {
+            setupFailure = "cannot create a JavaScript context"
+            return nil
+        }
+        self.context = context
+
+        var definition = kJSClassDefinitionEmpty
+        definition.className = nil
+        definition.callAsFunction = hostCallback
+        hostClass = JSClassCreate(&definition)
+        let host = JSObjectMake(context, hostClass, Unmanaged.passUnretained(self).toOpaque())
+
+        let script = JavaScriptValues.jsString(ScriptPrelude.source)
+        defer { JSStringRelease(script) }
+        var exception: JSValueRef?
+        guard let factory = JSEvaluateScript(context, script, nil, nil, 1, &exception), let setup = JSValueToObject(context, factory, nil) else {
+            setupFailure = "sandbox setup failed: \(describe(exception, lineOffset: 0))"
+            return nil
+        }
+        let arguments: [JSValueRef?] = [
+            JSValueMakeNumber(context, Double(randomSeed)), JavaScriptValues.makeString(currentTime, in: context), host,
+            JSValueMakeNumber(context, Double(limits.maxAPICalls)),
+        ]
+        guard
+            let api = arguments.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, setup, nil, arguments.count, $0.baseAddress, &exception) }),
+            exception == nil, let makeApi = JSValueToObject(context, api, nil)
+        else {
+            setupFailure = "sandbox setup failed: \(describe(exception, lineOffset: 0))"
+            return nil
+        }
+        JSValueProtect(context, makeApi)
+        protected.append(makeApi)
+        self.makeApi = makeApi
+        return context
+    }
+
+    // MARK: The api host
+
+    /// Called by the prelude's `api` methods: `host('say', text, data)`, `host('next', id)`, `host('stop')`,
+    /// `host('log', level, message)`.
+    fileprivate func host(_ context: JSContextRef, arguments: [JSValueRef], exception: UnsafeMutablePointer<JSValueRef?>?) -> JSValueRef {
+        let undefined = JSValueMakeUndefined(context)!
+        func argument(_ index: Int) -> JSValueRef? {
+            guard index < arguments.count, !JSValueIsUndefined(context, arguments[index]) else { return nil }
+            return arguments[index]
+        }
+        func fail(_ message: String) -> JSValueRef {
+            let text: [JSValueRef?] = [JavaScriptValues.makeString(message, in: context)]
+            exception?.pointee = text.withUnsafeBufferPointer { JSObjectMakeError(context, 1, $0.baseAddress, nil) }
+            return undefined
+        }
+        guard pending != nil, let operation = argument(0).flatMap({ JavaScriptValues.string($0, in: context) }) else {
+            return fail("the api is only available while its code node runs")
+        }
+        switch operation {
+        case "say":
+            var text: String?
+            if let value = argument(1), !JSValueIsNull(context, value) {
+                text = JavaScriptValues.string(value, in: context)
+            }
+            var data: JSONValue?
+            if let value = argument(2) {
+                do {
+                    data = try JavaScriptValues.json(value, in: context)
+                } catch {
+                    return fail("api.say: data is not JSON: \(error.message)")
+                }
+            }
+            pending?.outputs.append(ScriptOutput(text: text, data: data))
+        case "next":
+            let node = argument(1).flatMap { JavaScriptValues.string($0, in: context) } ?? ""
+            guard nodeExists?(node) == true else { return fail("api.setNextNode: there is no node '\(node)' in this flow") }
+            pending?.nextNode = node
+        case "stop":
+            pending?.stopped = true
+        case "log":
+            let level = argument(1).flatMap { JavaScriptValues.string($0, in: context) } ?? "info"
+            let message = argument(2).flatMap { JavaScriptValues.string($0, in: context) } ?? ""
+            pending?.logs.append(ScriptLog(level: level, message: message))
+        default:
+            return fail("unknown api operation '\(operation)'")
+        }
+        return undefined
+    }
+
+    // MARK: Errors
+
+    private var timeoutMessage: String {
+        let milliseconds = limits.timeLimit.components.seconds * 1000 + limits.timeLimit.components.attoseconds / 1_000_000_000_000_000
+        return "script timed out after \(milliseconds) ms"
+    }
+
+    private func failure(_ exception: JSValueRef?, lineOffset: Int) -> ScriptFailure {
+        if timeout.fired { return .timeout(timeoutMessage) }
+        return .exception(describe(exception, lineOffset: lineOffset))
+    }
+
+    /// `String(error)`, with the script line when JavaScriptCore reports one.
+    private func describe(_ exception: JSValueRef?, lineOffset: Int) -> String {
+        guard let exception, let context else { return "script failed" }
+        let message = JavaScriptValues.string(exception, in: context) ?? "script failed"
+        guard lineOffset > 0, let line = JavaScriptValues.number(property: "line", of: exception, in: context) else { return message }
+        let scriptLine = Int(line) - lineOffset
+        return scriptLine >= 1 ? "\(message) (line \(scriptLine))" : message
+    }
+}
+
+/// Set by JavaScriptCore's watchdog when a script runs past the time limit.
+private final class TimeoutFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var fired: Bool { lock.withLock { value } }
+    func fire() { lock.withLock { value = true } }
+    func reset() { lock.withLock { value = false } }
+}
+
+/// Terminates the script and records why.
+private let terminateCallback: JSShouldTerminateCallback = { _, pointer in
+    if let pointer { Unmanaged<TimeoutFlag>.fromOpaque(pointer).takeUnretainedValue().fire() }
+    return true
+}
+
+/// The native function behind the prelude's `host(...)`.
+private let hostCallback: JSObjectCallAsFunctionCallback = { context, function, _, count, arguments, exception in
+    guard let context, let function, let pointer = JSObjectGetPrivate(function) else { return nil }
+    let runtime = Unmanaged<ScriptRuntime>.fromOpaque(pointer).takeUnretainedValue()
+    var values: [JSValueRef] = []
+    for index in 0..<count {
+        if let value = arguments?[index] { values.append(value) }
+    }
+    return runtime.host(context, arguments: values, exception: exception)
+}
+
+/// Reuses JavaScriptCore virtual machines (context groups) across turns: creating one costs milliseconds,
+/// a global object inside one a fraction of that. Each turn still gets a fresh global object, so no script
+/// state is shared; a group is used by one runtime at a time.
+private final class ContextGroupPool: @unchecked Sendable {
+    static let shared = ContextGroupPool()
+    private let lock = NSLock()
+    private var idle: [JSContextGroupRef] = []
+    private let capacity = 8
+
+    func take() -> JSContextGroupRef {
+        if let group = lock.withLock({ idle.popLast() }) { return group }
+        return JSContextGroupCreate()
+    }
+
+    func give(_ group: JSContextGroupRef) {
+        JSContextGroupClearExecutionTimeLimit(group)
+        let kept = lock.withLock {
+            guard idle.count < capacity else { return false }
+            idle.append(group)
+            return true
+        }
+        if !kept { JSContextGroupRelease(group) }
+    }
+}
