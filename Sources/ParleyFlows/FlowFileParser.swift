@@ -14,11 +14,6 @@ struct FlowFileParser {
 
     static let topLevelKeys = ["flow", "description", "start", "context", "nodes"]
 
-    /// YAML 1.2 core scalars: only `true`/`false` are booleans (`yes`, `no`, `on`, `off` stay text, as users of
-    /// flows mean them), and dates stay text.
-    static let resolver = Resolver.basic
-        .appending(try! Resolver.Rule(.bool, "^(?:true|True|TRUE|false|False|FALSE)$"))
-        .appending(.int).appending(.float).appending(.null)
     static let edgeKeys = ["next", "then", "else", "onFail", "onError"]
 
     init(file: String, text: String) {
@@ -30,7 +25,7 @@ struct FlowFileParser {
     mutating func parse(_ text: String) -> Flow? {
         let root: Yams.Node?
         do {
-            root = try Yams.compose(yaml: text, Self.resolver)
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
             report(yamlError: error)
             return nil
@@ -139,7 +134,14 @@ struct FlowFileParser {
                 edges.onFail = edge
             }
         }
-        return Node(id: id, kind: kind, edges: edges, location: nodeLocation)
+        var fields: [String: SourceLocation] = [:]
+        for (key, _, value) in pairs {
+            fields[key] = location(value)
+            if case .mapping(let inner) = value, NodeKind.names.contains(key) {
+                for pair in inner { fields["\(key).\(pair.key.string ?? "")"] = location(pair.value) }
+            }
+        }
+        return Node(id: id, kind: kind, edges: edges, location: nodeLocation, fieldLocations: fields)
     }
 
     private func allows(edge: String, on kind: NodeKind) -> Bool {
@@ -286,7 +288,7 @@ struct FlowFileParser {
     }
 
     private mutating func script(_ value: Yams.Node, field: String, kind: ScriptSite.Kind) -> Script? {
-        guard case .scalar(let scalar) = value, tagName(value) != .null else {
+        guard case .scalar(let scalar) = value, ScalarValue(scalar) != .null else {
             error(.wrongType, "'\(field)' must be JavaScript \(kind == .statements ? "source" : "expression") text", at: location(value))
             return nil
         }
@@ -425,7 +427,7 @@ struct FlowFileParser {
 
     /// A scalar's text. Numbers and booleans are accepted as their text; mappings, sequences and null are not.
     private mutating func string(_ node: Yams.Node, field: String) -> String? {
-        guard case .scalar(let scalar) = node, tagName(node) != .null else {
+        guard case .scalar(let scalar) = node, ScalarValue(scalar) != .null else {
             error(.wrongType, "'\(field)' must be a string, not \(describe(node))", at: location(node))
             return nil
         }
@@ -433,7 +435,7 @@ struct FlowFileParser {
     }
 
     private mutating func integer(_ node: Yams.Node, field: String) -> Int? {
-        guard case .scalar = node, tagName(node) == .int, let number = node.int else {
+        guard case .scalar(let scalar) = node, case .integer(let number) = ScalarValue(scalar) else {
             error(.wrongType, "'\(field)' must be a whole number, not \(describe(node))", at: location(node))
             return nil
         }
@@ -452,14 +454,14 @@ struct FlowFileParser {
     private mutating func json(_ node: Yams.Node, templates: Bool) -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            switch tagName(node) {
+            switch ScalarValue(scalar) {
             case .null: return .null
-            case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
-            case .int: return node.int.map { .number(Double($0)) } ?? .string(scalar.string)
-            case .float: return node.float.map(JSONValue.number) ?? .string(scalar.string)
-            default:
+            case .bool(let flag): return .bool(flag)
+            case .integer(let number): return .number(Double(number))
+            case .number(let number): return .number(number)
+            case .text(let text):
                 if templates { templateSites(in: node) }
-                return .string(scalar.string)
+                return .string(text)
             }
         case .sequence(let sequence):
             return .array(sequence.map { json($0, templates: templates) })
@@ -495,14 +497,9 @@ struct FlowFileParser {
         }
     }
 
-    /// The resolved YAML tag (`str`, `int`, `null`...) of a node.
-    private func tagName(_ node: Yams.Node) -> Tag.Name {
-        Tag.Name(rawValue: node.tag.rawValue)
-    }
-
     private func isEmpty(_ node: Yams.Node) -> Bool {
         switch node {
-        case .scalar: tagName(node) == .null
+        case .scalar(let scalar): ScalarValue(scalar) == .null
         case .mapping(let mapping): mapping.count == 0
         default: false
         }
@@ -510,12 +507,12 @@ struct FlowFileParser {
 
     private func describe(_ node: Yams.Node) -> String {
         switch node {
-        case .scalar:
-            switch tagName(node) {
+        case .scalar(let scalar):
+            switch ScalarValue(scalar) {
             case .null: "null"
-            case .int, .float: "a number"
+            case .integer, .number: "a number"
             case .bool: "a boolean"
-            default: "a string"
+            case .text: "a string"
             }
         case .mapping: "a mapping"
         case .sequence: "a list"

@@ -31,9 +31,9 @@ public struct FlowLoader {
             }
             sources.append((file, text))
         }
-        var result = load(sources: sources)
-        result.diagnostics = (diagnostics + result.diagnostics).sortedByLocation()
-        return result
+        let result = load(sources: sources)
+        guard !diagnostics.isEmpty else { return result }
+        return FlowLoadResult(flows: result.flows, diagnostics: diagnostics + result.diagnostics, files: result.files)
     }
 
     /// Loads flows from in-memory texts; `file` names each in diagnostics.
@@ -46,7 +46,7 @@ public struct FlowLoader {
             diagnostics += parser.diagnostics
         }
         diagnostics += FlowValidator(scriptChecker: scriptChecker).validate(flows)
-        return FlowLoadResult(flows: flows, diagnostics: diagnostics.sortedByLocation(), files: sources.map(\.file))
+        return FlowLoadResult(flows: flows, diagnostics: diagnostics, files: sources.map(\.file))
     }
 
     /// The flow files in `paths`: files as given, folders searched recursively, sorted by path.
@@ -75,14 +75,18 @@ public struct FlowLoader {
 
 /// What loading found: the flows that parsed, every diagnostic, and the files read.
 public struct FlowLoadResult: Sendable {
-    public var flows: [Flow]
+    public let flows: [Flow]
     /// Every problem, sorted by location.
-    public var diagnostics: [Diagnostic]
-    public var files: [String]
-
+    public let diagnostics: [Diagnostic]
+    public let files: [String]
     /// The validated flow set, or `nil` when any diagnostic is an error.
-    public var flowSet: FlowSet? {
-        diagnostics.hasErrors ? nil : FlowSet(flows: flows)
+    public let flowSet: FlowSet?
+
+    public init(flows: [Flow], diagnostics: [Diagnostic], files: [String]) {
+        self.flows = flows
+        self.diagnostics = diagnostics.sortedByLocation()
+        self.files = files
+        self.flowSet = self.diagnostics.hasErrors ? nil : FlowSet(flows: flows)
     }
 
     public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }

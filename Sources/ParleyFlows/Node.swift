@@ -8,12 +8,18 @@ public struct Node: Sendable, Hashable {
     public var edges: Edges
     /// Where the node's id stands in the file.
     public var location: SourceLocation
+    /// Where each field's value stands: node-level keys by name (`next`, `say`), fields inside the kind's
+    /// mapping as `kind.field` (`question.pattern`, `copilot.tile`).
+    public var fieldLocations: [String: SourceLocation]
 
-    public init(id: String, kind: NodeKind, edges: Edges = Edges(), location: SourceLocation) {
+    public init(
+        id: String, kind: NodeKind, edges: Edges = Edges(), location: SourceLocation, fieldLocations: [String: SourceLocation] = [:]
+    ) {
         self.id = id
         self.kind = kind
         self.edges = edges
         self.location = location
+        self.fieldLocations = fieldLocations
     }
 }
 

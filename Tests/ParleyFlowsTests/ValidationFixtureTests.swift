@@ -56,6 +56,8 @@ import Testing
         #expect(flow.node("ask")?.edges.onFail?.target == "agent")
         #expect(flow.node("route")?.edges.cases == [SwitchCase(literal: "shipped", edge: Edge(target: "tell", location: SourceLocation(file: "valid.yaml", line: 30, column: 25)))])
         #expect(flow.node("tell")?.location == SourceLocation(file: "valid.yaml", line: 32, column: 3))
+        #expect(flow.node("ask")?.fieldLocations["question.pattern"] == SourceLocation(file: "valid.yaml", line: 13, column: 16))
+        #expect(flow.node("ask")?.fieldLocations["next"] == SourceLocation(file: "valid.yaml", line: 17, column: 11))
     }
 
     @Test func scalarsFollowTheYAML12CoreSchema() throws {
@@ -75,5 +77,42 @@ import Testing
         #expect(bad.diagnostics.map(\.code) == ["unreadable-file"])
         #expect(bad.diagnostics.first?.message == "file is not valid UTF-8 text")
         #expect(bad.diagnostics.first?.location == SourceLocation(file: file.path, line: 1, column: 1))
+    }
+}
+
+@Suite struct ScalarTypingTests {
+    private func context(_ yaml: String) throws -> [String: JSONValue] {
+        let result = FlowLoader().load(sources: [("t.yaml", "flow: t\ncontext:\n\(yaml)\nnodes: {x: {end: {}}}")])
+        return try #require(result.flowSet?.flow("t")).context
+    }
+
+    @Test func numbersFollowTheCoreSchema() throws {
+        let values = try context(
+            "  a: 42\n  b: -7\n  c: 2.5\n  d: .5\n  e: 1e3\n  f: -1.5E-2\n  g: 0x1F\n  h: 0o17\n  i: +3\n  j: 1.2.3\n  k: 12abc\n  l: '7'\n  m: 3.\n  n: 1_000")
+        #expect(values["a"] == 42)
+        #expect(values["b"] == -7)
+        #expect(values["c"] == 2.5)
+        #expect(values["d"] == 0.5)
+        #expect(values["e"] == 1000)
+        #expect(values["f"] == -0.015)
+        #expect(values["g"] == 31)
+        #expect(values["h"] == 15)
+        #expect(values["i"] == 3)
+        #expect(values["j"] == "1.2.3")
+        #expect(values["k"] == "12abc")
+        #expect(values["l"] == "7")
+        #expect(values["m"] == 3)
+        #expect(values["n"] == "1_000")
+    }
+
+    @Test func nullsBooleansAndQuotedText() throws {
+        let values = try context("  a: ~\n  b:\n  c: null\n  d: \"null\"\n  e: TRUE\n  f: on\n  g: |\n    true\n")
+        #expect(values["a"] == .null)
+        #expect(values["b"] == .null)
+        #expect(values["c"] == .null)
+        #expect(values["d"] == "null")
+        #expect(values["e"] == true)
+        #expect(values["f"] == "on")
+        #expect(values["g"] == "true\n")
     }
 }
