@@ -14,11 +14,13 @@ let package = Package(
         .library(name: "ParleyFlows", targets: ["ParleyFlows"]),
         .library(name: "ParleyScript", targets: ["ParleyScript"]),
         .library(name: "ParleyEngine", targets: ["ParleyEngine"]),
+        .library(name: "ParleyStore", targets: ["ParleyStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +51,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ParleyStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "parley",
             dependencies: [
@@ -74,6 +83,11 @@ let package = Package(
         .testTarget(
             name: "ParleyEngineTests",
             dependencies: ["ParleyEngine", "ParleyFlows", "ParleyScript"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyStoreTests",
+            dependencies: ["ParleyStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

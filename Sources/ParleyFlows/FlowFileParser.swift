@@ -453,16 +453,10 @@ struct FlowFileParser {
     /// Converts any YAML value to JSON, registering the `{{ }}` expressions of its strings when `templates` is set.
     private mutating func json(_ node: Yams.Node, templates: Bool) -> JSONValue {
         switch node {
-        case .scalar(let scalar):
-            switch ScalarValue(scalar) {
-            case .null: return .null
-            case .bool(let flag): return .bool(flag)
-            case .integer(let number): return .number(Double(number))
-            case .number(let number): return .number(number)
-            case .text(let text):
-                if templates { templateSites(in: node) }
-                return .string(text)
-            }
+        case .scalar:
+            let value = JSONValue(yaml: node)
+            if templates, value.stringValue != nil { templateSites(in: node) }
+            return value
         case .sequence(let sequence):
             return .array(sequence.map { json($0, templates: templates) })
         case .mapping(let mapping):

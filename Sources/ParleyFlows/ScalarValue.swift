@@ -57,3 +57,28 @@ enum ScalarValue: Equatable {
         return Double(text).map(ScalarValue.number)
     }
 }
+
+extension JSONValue {
+    /// Converts a YAML node composed with Yams' `basic` resolver, typing plain scalars by the YAML 1.2 core schema
+    /// (see ``ScalarValue``). Aliases become `null`.
+    public init(yaml node: Yams.Node) {
+        switch node {
+        case .scalar(let scalar):
+            switch ScalarValue(scalar) {
+            case .null: self = .null
+            case .bool(let flag): self = .bool(flag)
+            case .integer(let number): self = .number(Double(number))
+            case .number(let number): self = .number(number)
+            case .text(let text): self = .string(text)
+            }
+        case .sequence(let sequence):
+            self = .array(sequence.map(JSONValue.init(yaml:)))
+        case .mapping(let mapping):
+            var members: [String: JSONValue] = [:]
+            for pair in mapping { members[pair.key.string ?? ""] = JSONValue(yaml: pair.value) }
+            self = .object(members)
+        case .alias:
+            self = .null
+        }
+    }
+}

@@ -64,7 +64,7 @@ public final class ScriptRuntime {
     /// Changes the expression makes to `input`, `context` or `profile` are not kept.
     public func evaluate(_ expression: String, scope: ScriptScope) -> Result<JSONValue?, ScriptFailure> {
         call(expression: expression, scope: scope) { context, value throws(ScriptFailure) in
-            do {
+            do throws(JavaScriptValues.ConversionError) {
                 return try JavaScriptValues.json(value, in: context)
             } catch {
                 throw .exception(error.message)
@@ -134,7 +134,7 @@ public final class ScriptRuntime {
             return .failure(failure(exception, lineOffset: ScriptWrapper.headerLines))
         }
         guard var effects = pending else { return .failure(.exception("code node state lost")) }
-        do {
+        do throws(JavaScriptValues.ConversionError) {
             effects.scope.input = try JavaScriptValues.json(input, in: context)?.objectValue ?? [:]
             effects.scope.context = try JavaScriptValues.json(memory, in: context)?.objectValue ?? [:]
             effects.scope.profile = try JavaScriptValues.json(profile, in: context)?.objectValue ?? [:]
@@ -145,7 +145,9 @@ public final class ScriptRuntime {
     }
 
     private func call<Value>(
-        expression: String, scope: ScriptScope, convert: (JSContextRef, JSValueRef) throws(ScriptFailure) -> Value
+        expression: String,
+        scope: ScriptScope,
+        convert: (JSContextRef, JSValueRef) throws(ScriptFailure) -> Value
     ) -> Result<Value, ScriptFailure> {
         guard let context = prepare() else { return .failure(.exception(setupFailure ?? "JavaScript is unavailable")) }
         let function: JSObjectRef
@@ -163,7 +165,7 @@ public final class ScriptRuntime {
             JSObjectCallAsFunction(context, function, nil, arguments.count, $0.baseAddress, &exception)
         }
         guard let result, exception == nil else { return .failure(failure(exception, lineOffset: 1)) }
-        do {
+        do throws(ScriptFailure) {
             return .success(try convert(context, result))
         } catch {
             return .failure(timeout.fired ? .timeout(timeoutMessage) : error)
@@ -175,10 +177,14 @@ public final class ScriptRuntime {
         if let function = compiled[wrapped] { return .success(function) }
         guard let context else { return .failure(.exception("JavaScript is unavailable")) }
         let script = JavaScriptValues.jsString(wrapped)
-        defer { JSStringRelease(script) }
+        let url = JSStringCreateWithUTF8CString(Self.scriptURL)
+        defer {
+            JSStringRelease(script)
+            JSStringRelease(url)
+        }
         var exception: JSValueRef?
         timeout.reset()
-        guard let value = JSEvaluateScript(context, script, nil, nil, 1, &exception), exception == nil,
+        guard let value = JSEvaluateScript(context, script, nil, url, 1, &exception), exception == nil,
             let function = JSValueToObject(context, value, nil)
         else { return .failure(failure(exception, lineOffset: 1)) }
         JSValueProtect(context, function)
@@ -292,13 +298,32 @@ public final class ScriptRuntime {
         return .exception(describe(exception, lineOffset: lineOffset))
     }
 
-    /// `String(error)`, with the script line when JavaScriptCore reports one.
+    /// The source URL flow scripts are compiled under, so stack frames tell them from the prelude's.
+    private static let scriptURL = "parley-script"
+
+    /// `String(error)`, with the line of the innermost flow-script frame when JavaScriptCore reports one.
     private func describe(_ exception: JSValueRef?, lineOffset: Int) -> String {
         guard let exception, let context else { return "script failed" }
         let message = JavaScriptValues.string(exception, in: context) ?? "script failed"
-        guard lineOffset > 0, let line = JavaScriptValues.number(property: "line", of: exception, in: context) else { return message }
-        let scriptLine = Int(line) - lineOffset
+        guard lineOffset > 0, let line = scriptLine(of: exception, in: context) else { return message }
+        let scriptLine = line - lineOffset
         return scriptLine >= 1 ? "\(message) (line \(scriptLine))" : message
+    }
+
+    /// The first `parley-script:LINE:COLUMN` frame of the error's stack, else its `line` property.
+    private func scriptLine(of exception: JSValueRef, in context: JSContextRef) -> Int? {
+        let key = JSStringCreateWithUTF8CString("stack")
+        defer { JSStringRelease(key) }
+        if let object = JSValueToObject(context, exception, nil), let stack = JSObjectGetProperty(context, object, key, nil),
+            JSValueIsString(context, stack), let text = JavaScriptValues.string(stack, in: context)
+        {
+            for frame in text.split(separator: "\n") {
+                guard let range = frame.range(of: Self.scriptURL + ":") else { continue }
+                if let line = Int(frame[range.upperBound...].prefix(while: \.isNumber)) { return line }
+            }
+            return nil
+        }
+        return JavaScriptValues.number(property: "line", of: exception, in: context).map(Int.init)
     }
 }
 

@@ -27,11 +27,13 @@ enum FlowSource {
     /// Returns the loaded set and the flow's id.
     static func resolve(_ flow: String, folder: String) throws -> (result: FlowLoadResult, id: String) {
         if FlowLoader.isFlowFile(flow), FileManager.default.fileExists(atPath: flow) {
-            var paths = [flow]
-            if FileManager.default.fileExists(atPath: folder) { paths.append(folder) }
-            let result = try load(paths)
-            let id = result.flows.first { $0.file == flow }?.id
-            guard let id else { return (result, "") }
+            // The file joins the folder's flows, so its goto/execute targets resolve; it is loaded once even when
+            // it lies inside the folder.
+            func standard(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+            let folderFiles = FileManager.default.fileExists(atPath: folder) ? FlowLoader.flowFiles(in: [folder]) : []
+            let inside = folderFiles.contains { standard($0) == standard(flow) }
+            let result = try load(inside ? [folder] : [flow] + (folderFiles.isEmpty ? [] : [folder]))
+            let id = result.flows.first { standard($0.file) == standard(flow) }?.id ?? ""
             return (result, id)
         }
         guard FileManager.default.fileExists(atPath: folder) else { throw UsageError("no such flows folder: \(folder)") }

@@ -7,7 +7,7 @@ struct Parley: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "An open flow runtime for conversational AI.",
-        subcommands: [ValidateCommand.self, GraphCommand.self]
+        subcommands: [ValidateCommand.self, ChatCommand.self, TestCommand.self, GraphCommand.self]
     )
 
     /// Runs a command and exits with DESIGN §8's codes: 0 success, 1 a check failed, 2 usage or configuration error.

@@ -1,0 +1,108 @@
+import GRDB
+
+extension SQLiteStore {
+    /// The schema, one migration per released change. Never edit a registered migration: add a new one.
+    ///
+    /// Dates are `INTEGER` milliseconds since 1970; booleans are `INTEGER` 0 or 1; payloads are JSON `TEXT` the
+    /// store never looks into. Every index serves one query of ``Store``.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Accepted inputs. AUTOINCREMENT: ids are never reused, so they keep increasing in arrival order.
+            // `processed_at` is set by the commit of the turn that processed the entry.
+            try db.execute(
+                sql: """
+                    CREATE TABLE inbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        trace_id TEXT NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        accepted_at INTEGER NOT NULL,
+                        processed_at INTEGER
+                    );
+                    -- pendingInbox: unprocessed entries in id order.
+                    CREATE INDEX inbox_pending ON inbox (id) WHERE processed_at IS NULL;
+
+                    CREATE TABLE sessions (
+                        endpoint TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        flow_hash TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (endpoint, user_id, session_id)
+                    );
+                    -- sessions(endpoint:limit:), with and without an endpoint.
+                    CREATE INDEX sessions_by_update ON sessions (updated_at DESC);
+                    CREATE INDEX sessions_by_endpoint_update ON sessions (endpoint, updated_at DESC);
+
+                    CREATE TABLE profiles (
+                        user_id TEXT PRIMARY KEY NOT NULL,
+                        profile TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+
+                    -- One row per turn; the primary key rejects a second entry for the same turn.
+                    CREATE TABLE transcripts (
+                        endpoint TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        turn INTEGER NOT NULL,
+                        trace_id TEXT NOT NULL,
+                        entry TEXT NOT NULL,
+                        redacted INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (endpoint, user_id, session_id, turn)
+                    );
+
+                    -- Outgoing messages. AUTOINCREMENT: ids increase in commit order, which is the delivery order
+                    -- within a session. `status` is pending, delivered or dead.
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        idempotency_key TEXT NOT NULL,
+                        endpoint TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        sensitive INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        last_error TEXT,
+                        delivered_at INTEGER
+                    );
+                    -- dueMessages and nextDueDate: a session's oldest pending message.
+                    CREATE INDEX outbox_pending_by_session ON outbox (endpoint, user_id, session_id, id)
+                        WHERE status = 'pending';
+                    -- messages(status:limit:) and retryDead.
+                    CREATE INDEX outbox_by_status ON outbox (status, id);
+
+                    CREATE TABLE flow_versions (
+                        hash TEXT PRIMARY KEY NOT NULL,
+                        files TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+
+                    CREATE TABLE api_keys (
+                        endpoint TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        key_hash TEXT NOT NULL,
+                        key_preview TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        revoked_at INTEGER,
+                        PRIMARY KEY (endpoint, id)
+                    );
+                    -- keys(endpoint:), newest first.
+                    CREATE INDEX api_keys_by_endpoint ON api_keys (endpoint, created_at DESC);
+                    """
+            )
+        }
+        return migrator
+    }()
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+
+// How records map to rows. Dates are INTEGER milliseconds since 1970, rounded to the nearest millisecond: a date
+// read back is the written date rounded to the millisecond, and equal dates compare equal in SQL.
+
+extension Date {
+    /// The date as whole milliseconds since 1970, as the SQLite store keeps it.
+    var storeMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    /// The date of a stored millisecond count.
+    init(storeMilliseconds milliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
+
+extension Row {
+    func date(_ column: String) -> Date {
+        Date(storeMilliseconds: self[column])
+    }
+
+    func optionalDate(_ column: String) -> Date? {
+        (self[column] as Int64?).map(Date.init(storeMilliseconds:))
+    }
+
+    var sessionKey: SessionKey {
+        SessionKey(endpoint: self["endpoint"], userId: self["user_id"], sessionId: self["session_id"])
+    }
+}
+
+extension InboxEntry {
+    init(row: Row) {
+        self.init(
+            id: row["id"], traceId: row["trace_id"], key: row.sessionKey, kind: row["kind"], payload: row["payload"],
+            acceptedAt: row.date("accepted_at")
+        )
+    }
+}
+
+extension StoredSession {
+    init(row: Row) {
+        self.init(key: row.sessionKey, state: row["state"], flowHash: row["flow_hash"], updatedAt: row.date("updated_at"))
+    }
+}
+
+extension TranscriptRecord {
+    init(row: Row) {
+        self.init(
+            key: row.sessionKey, turn: row["turn"], traceId: row["trace_id"], entry: row["entry"], redacted: row["redacted"],
+            createdAt: row.date("created_at")
+        )
+    }
+}
+
+extension OutgoingMessage {
+    init(row: Row) throws {
+        let statusName: String = row["status"]
+        guard let status = Status(rawValue: statusName) else {
+            throw StoreError.unavailable("outbox message \(row["id"] as Int64) has an unknown status \(statusName)")
+        }
+        self.init(
+            id: row["id"], idempotencyKey: row["idempotency_key"], key: row.sessionKey, destination: row["destination"],
+            payload: row["payload"], createdAt: row.date("created_at"), attempts: row["attempts"],
+            nextAttemptAt: row.date("next_attempt_at"), status: status, lastError: row["last_error"], sensitive: row["sensitive"]
+        )
+    }
+}
+
+extension APIKeyRecord {
+    init(row: Row) {
+        self.init(
+            id: row["id"], endpoint: row["endpoint"], name: row["name"], keyHash: row["key_hash"], keyPreview: row["key_preview"],
+            createdAt: row.date("created_at"), revokedAt: row.optionalDate("revoked_at")
+        )
+    }
+}
+
+extension SessionKey {
+    /// The key as statement arguments, in the column order `endpoint, user_id, session_id`.
+    var arguments: StatementArguments { [endpoint, userId, sessionId] }
+}

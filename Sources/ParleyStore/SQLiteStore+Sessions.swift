@@ -1,0 +1,41 @@
+import Foundation
+import GRDB
+
+// Sessions, profiles and transcripts: written only by commit, read here.
+
+extension SQLiteStore {
+    public func session(_ key: SessionKey) async throws -> StoredSession? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?", arguments: key.arguments)
+                .map(StoredSession.init(row:))
+        }
+    }
+
+    /// Sessions, most recently updated first; sessions updated in the same millisecond come in key order.
+    public func sessions(endpoint: String?, limit: Int) async throws -> [StoredSession] {
+        try await writer.read { db in
+            let order = "ORDER BY updated_at DESC, endpoint, user_id, session_id LIMIT ?"
+            let rows: [Row]
+            if let endpoint {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE endpoint = ? \(order)", arguments: [endpoint, max(limit, 0)])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM sessions \(order)", arguments: [max(limit, 0)])
+            }
+            return rows.map(StoredSession.init(row:))
+        }
+    }
+
+    public func profile(userId: String) async throws -> String? {
+        try await writer.read { db in
+            try String.fetchOne(db, sql: "SELECT profile FROM profiles WHERE user_id = ?", arguments: [userId])
+        }
+    }
+
+    public func transcript(_ key: SessionKey) async throws -> [TranscriptRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM transcripts WHERE endpoint = ? AND user_id = ? AND session_id = ? ORDER BY turn", arguments: key.arguments
+            ).map(TranscriptRecord.init(row:))
+        }
+    }
+}

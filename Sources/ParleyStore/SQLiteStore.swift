@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+
+/// The embedded ``Store``: one SQLite file (by default `.parley/parley.sqlite`) through GRDB.
+///
+/// A file store opens a `DatabasePool` in WAL mode: GRDB serialises every write on one writer connection while
+/// readers run concurrently on their own connections and see the last committed state. Each connection runs with
+/// `PRAGMA secure_delete = ON`, so content that a turn or a delivery erases (sensitive inputs and message bodies,
+/// DESIGN §4) is overwritten with zeros in the database pages instead of lingering in free space, and with
+/// `PRAGMA synchronous = FULL`, so ``accept(_:)`` returns only once the entry survives a power cut.
+///
+/// Dates are stored as whole milliseconds since 1970 (`INTEGER`): a date read back equals the date written,
+/// rounded to the nearest millisecond. `docs/storage.md` describes the schema.
+///
+/// ```swift
+/// let store = try SQLiteStore(path: SQLiteStore.defaultPath)
+/// let entry = try await store.accept(InboxEntry(traceId: "t1", key: key, kind: "message", payload: "{}", acceptedAt: .now))
+/// ```
+public final class SQLiteStore: Store {
+    /// Where the embedded database lives unless configured, relative to the working directory.
+    public static let defaultPath = ".parley/parley.sqlite"
+
+    /// The database file, or nil for an in-memory store.
+    public let path: String?
+    let writer: any DatabaseWriter
+
+    /// Opens (creating it and its parent folders when missing) the database at `path` and migrates it to the
+    /// current schema.
+    ///
+    /// - Throws: ``StoreError/unavailable(_:)`` when the folder cannot be created or the file cannot be opened
+    ///   as a SQLite database.
+    public init(path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let pool = try DatabasePool(path: url.path, configuration: Self.configuration())
+            try Self.migrator.migrate(pool)
+            self.writer = pool
+        } catch {
+            throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
+        }
+        self.path = url.path
+    }
+
+    private init(inMemory queue: DatabaseQueue) {
+        self.writer = queue
+        self.path = nil
+    }
+
+    /// A store that lives in memory only and disappears with its value: for tests and throwaway chats.
+    public static func inMemory() throws -> SQLiteStore {
+        do {
+            let queue = try DatabaseQueue(configuration: configuration())
+            try migrator.migrate(queue)
+            return SQLiteStore(inMemory: queue)
+        } catch {
+            throw StoreError.unavailable("cannot open an in-memory SQLite database: \(error)")
+        }
+    }
+
+    /// Closes the database connections. The store must not be used afterwards; closing lets another store open the
+    /// same file, and SQLite folds the write-ahead log back into the database file when the last connection closes.
+    public func close() throws {
+        if let pool = writer as? DatabasePool {
+            try pool.close()
+        } else if let queue = writer as? DatabaseQueue {
+            try queue.close()
+        }
+    }
+
+    /// Copies the write-ahead log into the database file and truncates the log to zero bytes.
+    ///
+    /// Erased content is zeroed in the database file as soon as its pages are checkpointed, but older copies of those
+    /// pages stay in the `-wal` file until SQLite reuses it; a truncating checkpoint removes them at once. The runtime
+    /// may call this when the outbox is idle. Waits for readers that hold an older snapshot.
+    public func checkpoint() async throws {
+        try await writer.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
+        }
+    }
+
+    private static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.label = "ParleyStore"
+        // Another process (the CLI reading sessions while the server runs) may hold the write lock for a moment.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return configuration
+    }
+}

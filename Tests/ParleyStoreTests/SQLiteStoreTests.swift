@@ -1,0 +1,91 @@
+import Foundation
+import ParleyStore
+import Testing
+
+/// What only the SQLite backend promises: where its file lives, WAL mode, and erased content gone from the disk.
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    private func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parley-sqlite-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try await body(directory)
+    }
+
+    @Test func theDefaultDatabaseLivesInTheParleyFolder() {
+        #expect(SQLiteStore.defaultPath == ".parley/parley.sqlite")
+    }
+
+    @Test func openingCreatesTheParentFoldersAndAWriteAheadLoggedDatabase() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("nested/.parley/parley.sqlite").path
+            let store = try SQLiteStore(path: path)
+            #expect(store.path == path)
+            _ = try await store.accept(Fixture.input(Fixture.key("s1"), trace: "t"))
+
+            #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+            // Header bytes 18 and 19 (file format write and read versions) are 2 in WAL mode.
+            let header = try #require(FileManager.default.contents(atPath: path)).prefix(20)
+            #expect(Array(header.prefix(16)) == Array("SQLite format 3\0".utf8))
+            #expect(header[18] == 2 && header[19] == 2)
+            try store.close()
+        }
+    }
+
+    @Test func openingAnUnusablePathThrowsUnavailable() async throws {
+        try await withTemporaryDirectory { directory in
+            let file = directory.appendingPathComponent("not-a-folder")
+            try Data("x".utf8).write(to: file)
+            #expect(throws: StoreError.unavailable("")) {
+                try SQLiteStore(path: file.appendingPathComponent("parley.sqlite").path)
+            }
+
+            let garbage = directory.appendingPathComponent("garbage.sqlite")
+            try Data(repeating: 0x41, count: 4096).write(to: garbage)
+            #expect(throws: StoreError.unavailable("")) {
+                try SQLiteStore(path: garbage.path)
+            }
+        }
+    }
+
+    /// With `secure_delete`, a sensitive input erased by its commit and a sensitive message erased by its delivery
+    /// leave no bytes behind in the database file or its log.
+    @Test func erasedContentIsGoneFromTheFiles() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("parley.sqlite").path
+            let store = try SQLiteStore(path: path)
+            let key = Fixture.key("s1")
+            let inputSecret = "INPUT-SECRET-\(UUID().uuidString)"
+            let messageSecret = "MESSAGE-SECRET-\(UUID().uuidString)"
+
+            let entry = try await store.accept(Fixture.input(key, trace: "t", payload: #"{"text":"\#(inputSecret)"}"#))
+            try await store.commit(
+                TurnCommit(
+                    inboxId: try #require(entry.id), session: Fixture.session(key, state: "{}"),
+                    messages: [Fixture.message(key, "m1", sensitive: true, payload: #"{"text":"\#(messageSecret)"}"#)],
+                    eraseInput: true
+                )
+            )
+            try await store.checkpoint()
+            // Before delivery the message body is on disk; the input is already gone.
+            #expect(try contents(of: path).contains(messageSecret))
+            #expect(try !contents(of: path).contains(inputSecret))
+
+            let message = try #require(try await store.messages(status: .pending, limit: 1).first?.id)
+            try await store.markDelivered(id: message, at: Fixture.time(1))
+            try await store.checkpoint()
+            #expect(try !contents(of: path).contains(messageSecret))
+            #expect(try !contents(of: path).contains(inputSecret))
+            try store.close()
+        }
+    }
+
+    /// The database file and its write-ahead log, as text.
+    private func contents(of path: String) throws -> String {
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        if let log = FileManager.default.contents(atPath: path + "-wal") {
+            data.append(log)
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
