@@ -68,6 +68,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "parley-bench",
+            dependencies: ["ParleyEngine", "ParleyFlows"],
+            path: "Benchmarks/EngineTurns",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ParleyFlowsTests",
             dependencies: ["ParleyFlows", "ParleyScript"],

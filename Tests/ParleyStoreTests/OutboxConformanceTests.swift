@@ -9,7 +9,8 @@ struct OutboxConformanceTests {
         var ids: [String: Int64] = [:]
         for status in OutgoingMessage.Status.allCases {
             for message in try await store.messages(status: status, limit: 1000) {
-                ids[message.idempotencyKey] = try #require(message.id)
+                let id = try #require(message.id)
+                ids[message.idempotencyKey] = id
             }
         }
         return ids
