@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ParleyScript", targets: ["ParleyScript"]),
         .library(name: "ParleyEngine", targets: ["ParleyEngine"]),
         .library(name: "ParleyStore", targets: ["ParleyStore"]),
+        .library(name: "ParleyRuntime", targets: ["ParleyRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -58,9 +59,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ParleyRuntime",
+            dependencies: [
+                "ParleyFlows",
+                "ParleyEngine",
+                "ParleyStore",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "parley",
             dependencies: [
+                "ParleyRuntime",
+                "ParleyStore",
                 "ParleyFlows",
                 "ParleyScript",
                 "ParleyEngine",
@@ -72,6 +85,12 @@ let package = Package(
             name: "parley-bench",
             dependencies: ["ParleyEngine", "ParleyFlows"],
             path: "Benchmarks/EngineTurns",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "parley-crash-drill",
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows"],
+            path: "Tests/CrashDrill",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -89,6 +108,11 @@ let package = Package(
         .testTarget(
             name: "ParleyEngineTests",
             dependencies: ["ParleyEngine", "ParleyFlows", "ParleyScript"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyRuntimeTests",
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "parley-crash-drill"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

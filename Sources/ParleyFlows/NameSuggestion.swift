@@ -1,7 +1,7 @@
 /// Finds the known name closest to a misspelt one, for "did you mean" hints.
-enum NameSuggestion {
+public enum NameSuggestion {
     /// The candidate with the smallest edit distance to `name`, when it is close enough to be a likely typo.
-    static func closest(to name: String, in candidates: [String]) -> String? {
+    public static func closest(to name: String, in candidates: [String]) -> String? {
         let lowered = name.lowercased()
         var best: (name: String, distance: Int)?
         for candidate in candidates {
@@ -13,8 +13,8 @@ enum NameSuggestion {
         return best.distance <= limit ? best.name : nil
     }
 
-    /// " (did you mean 'x'?)" or "".
-    static func hint(for name: String, in candidates: [String]) -> String {
+    /// "; did you mean 'x'?" or "".
+    public static func hint(for name: String, in candidates: [String]) -> String {
         closest(to: name, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 

@@ -45,8 +45,11 @@ extension SQLiteStore {
                         updated_at INTEGER NOT NULL
                     );
 
-                    -- One row per turn; the primary key rejects a second entry for the same turn.
+                    -- One row per turn, in commit order. Turn numbers start again at 1 when an expired session
+                    -- restarts under the same id; the trace id (one per accepted input) rejects a second entry for
+                    -- the same input.
                     CREATE TABLE transcripts (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
                         endpoint TEXT NOT NULL,
                         user_id TEXT NOT NULL,
                         session_id TEXT NOT NULL,
@@ -55,8 +58,10 @@ extension SQLiteStore {
                         entry TEXT NOT NULL,
                         redacted INTEGER NOT NULL,
                         created_at INTEGER NOT NULL,
-                        PRIMARY KEY (endpoint, user_id, session_id, turn)
+                        UNIQUE (endpoint, user_id, session_id, trace_id)
                     );
+                    -- transcript(_:): a session's rows in commit order.
+                    CREATE INDEX transcripts_by_session ON transcripts (endpoint, user_id, session_id, id);
 
                     -- Outgoing messages. AUTOINCREMENT: ids increase in commit order, which is the delivery order
                     -- within a session. `status` is pending, delivered or dead.

@@ -14,7 +14,7 @@ extension SQLiteStore {
         """
 
     public func dueMessages(now: Date, limit: Int) async throws -> [OutgoingMessage] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT o.* FROM outbox AS o WHERE \(Self.sessionHeads) AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
@@ -27,7 +27,7 @@ extension SQLiteStore {
     /// pending message. A later message that is due while an earlier one waits does not count, so a delivery loop
     /// that sleeps until this date never wakes to find nothing to send.
     public func nextDueDate() async throws -> Date? {
-        try await writer.read { db in
+        try await read { db in
             try Int64.fetchOne(db, sql: "SELECT MIN(o.next_attempt_at) FROM outbox AS o WHERE \(Self.sessionHeads)")
                 .map(Date.init(storeMilliseconds:))
         }
@@ -36,7 +36,7 @@ extension SQLiteStore {
     /// Marks a message delivered; a sensitive message's body is blanked in the same statement (and zeroed on disk by
     /// secure_delete). Delivering an already delivered message changes nothing.
     public func markDelivered(id: Int64, at: Date) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE outbox SET status = 'delivered', delivered_at = ?, payload = CASE WHEN sensitive THEN '' ELSE payload END
@@ -49,7 +49,7 @@ extension SQLiteStore {
 
     /// Records a failed attempt of a pending message; a message no longer pending is left alone.
     public func scheduleRetry(id: Int64, attempts: Int, nextAttemptAt: Date, error: String) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
                 arguments: [attempts, nextAttemptAt.storeMilliseconds, error, id]
@@ -59,7 +59,7 @@ extension SQLiteStore {
 
     /// Makes a pending message a dead letter; a message no longer pending is left alone.
     public func markDead(id: Int64, attempts: Int, error: String) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE outbox SET status = 'dead', attempts = ?, last_error = ? WHERE id = ? AND status = 'pending'",
                 arguments: [attempts, error, id]
@@ -68,9 +68,11 @@ extension SQLiteStore {
     }
 
     public func messages(status: OutgoingMessage.Status, limit: Int) async throws -> [OutgoingMessage] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM outbox WHERE status = ? ORDER BY id LIMIT ?", arguments: [status.rawValue, max(limit, 0)]
+                db,
+                sql: "SELECT * FROM outbox WHERE status = ? ORDER BY id LIMIT ?",
+                arguments: [status.rawValue, max(limit, 0)]
             ).map(OutgoingMessage.init(row:))
         }
     }
@@ -78,7 +80,7 @@ extension SQLiteStore {
     /// Puts dead letters back in the queue, due at `now` with no attempts; `lastError` keeps the reason they died
     /// until the next attempt. Ids that are not dead letters are ignored.
     public func retryDead(ids: [Int64]?, now: Date) async throws -> Int {
-        try await writer.write { db in
+        try await write { db in
             let revive = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'dead'"
             if let ids {
                 guard !ids.isEmpty else { return 0 }

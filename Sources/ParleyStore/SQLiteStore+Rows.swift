@@ -31,7 +31,11 @@ extension Row {
 extension InboxEntry {
     init(row: Row) {
         self.init(
-            id: row["id"], traceId: row["trace_id"], key: row.sessionKey, kind: row["kind"], payload: row["payload"],
+            id: row["id"],
+            traceId: row["trace_id"],
+            key: row.sessionKey,
+            kind: row["kind"],
+            payload: row["payload"],
             acceptedAt: row.date("accepted_at")
         )
     }
@@ -46,7 +50,11 @@ extension StoredSession {
 extension TranscriptRecord {
     init(row: Row) {
         self.init(
-            key: row.sessionKey, turn: row["turn"], traceId: row["trace_id"], entry: row["entry"], redacted: row["redacted"],
+            key: row.sessionKey,
+            turn: row["turn"],
+            traceId: row["trace_id"],
+            entry: row["entry"],
+            redacted: row["redacted"],
             createdAt: row.date("created_at")
         )
     }
@@ -59,9 +67,17 @@ extension OutgoingMessage {
             throw StoreError.unavailable("outbox message \(row["id"] as Int64) has an unknown status \(statusName)")
         }
         self.init(
-            id: row["id"], idempotencyKey: row["idempotency_key"], key: row.sessionKey, destination: row["destination"],
-            payload: row["payload"], createdAt: row.date("created_at"), attempts: row["attempts"],
-            nextAttemptAt: row.date("next_attempt_at"), status: status, lastError: row["last_error"], sensitive: row["sensitive"]
+            id: row["id"],
+            idempotencyKey: row["idempotency_key"],
+            key: row.sessionKey,
+            destination: row["destination"],
+            payload: row["payload"],
+            createdAt: row.date("created_at"),
+            attempts: row["attempts"],
+            nextAttemptAt: row.date("next_attempt_at"),
+            status: status,
+            lastError: row["last_error"],
+            sensitive: row["sensitive"]
         )
     }
 }
@@ -69,8 +85,13 @@ extension OutgoingMessage {
 extension APIKeyRecord {
     init(row: Row) {
         self.init(
-            id: row["id"], endpoint: row["endpoint"], name: row["name"], keyHash: row["key_hash"], keyPreview: row["key_preview"],
-            createdAt: row.date("created_at"), revokedAt: row.optionalDate("revoked_at")
+            id: row["id"],
+            endpoint: row["endpoint"],
+            name: row["name"],
+            keyHash: row["key_hash"],
+            keyPreview: row["key_preview"],
+            createdAt: row.date("created_at"),
+            revokedAt: row.optionalDate("revoked_at")
         )
     }
 }

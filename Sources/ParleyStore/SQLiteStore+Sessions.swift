@@ -5,7 +5,7 @@ import GRDB
 
 extension SQLiteStore {
     public func session(_ key: SessionKey) async throws -> StoredSession? {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?", arguments: key.arguments)
                 .map(StoredSession.init(row:))
         }
@@ -13,7 +13,7 @@ extension SQLiteStore {
 
     /// Sessions, most recently updated first; sessions updated in the same millisecond come in key order.
     public func sessions(endpoint: String?, limit: Int) async throws -> [StoredSession] {
-        try await writer.read { db in
+        try await read { db in
             let order = "ORDER BY updated_at DESC, endpoint, user_id, session_id LIMIT ?"
             let rows: [Row]
             if let endpoint {
@@ -26,15 +26,17 @@ extension SQLiteStore {
     }
 
     public func profile(userId: String) async throws -> String? {
-        try await writer.read { db in
+        try await read { db in
             try String.fetchOne(db, sql: "SELECT profile FROM profiles WHERE user_id = ?", arguments: [userId])
         }
     }
 
     public func transcript(_ key: SessionKey) async throws -> [TranscriptRecord] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM transcripts WHERE endpoint = ? AND user_id = ? AND session_id = ? ORDER BY turn", arguments: key.arguments
+                db,
+                sql: "SELECT * FROM transcripts WHERE endpoint = ? AND user_id = ? AND session_id = ? ORDER BY id",
+                arguments: key.arguments
             ).map(TranscriptRecord.init(row:))
         }
     }

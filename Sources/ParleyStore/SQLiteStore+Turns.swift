@@ -6,7 +6,7 @@ import GRDB
 extension SQLiteStore {
     public func accept(_ entry: InboxEntry) async throws -> InboxEntry {
         // The write returns only once SQLite has committed (synchronous = FULL), so the entry is durable.
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO inbox (trace_id, endpoint, user_id, session_id, kind, payload, accepted_at)
@@ -25,21 +25,27 @@ extension SQLiteStore {
     }
 
     public func pendingInbox(limit: Int) async throws -> [InboxEntry] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?", arguments: [max(limit, 0)]
+                db,
+                sql: "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?",
+                arguments: [max(limit, 0)]
             ).map(InboxEntry.init(row:))
         }
     }
 
     public func commit(_ turn: TurnCommit) async throws {
         // One write block is one transaction: any error thrown inside rolls back everything written before it.
-        try await writer.write { db in
-            guard let processedAt = try Row.fetchOne(db, sql: "SELECT processed_at FROM inbox WHERE id = ?", arguments: [turn.inboxId])
-            else {
+        try await write { db in
+            let processed = try Bool.fetchOne(
+                db,
+                sql: "SELECT processed_at IS NOT NULL FROM inbox WHERE id = ?",
+                arguments: [turn.inboxId]
+            )
+            guard let processed else {
                 throw StoreError.unknownInboxEntry(turn.inboxId)
             }
-            guard (processedAt["processed_at"] as Int64?) == nil else {
+            guard !processed else {
                 throw StoreError.alreadyProcessed(turn.inboxId)
             }
             // The row stays (so a second commit is recognised as one); an erased input keeps no payload, and
@@ -75,7 +81,9 @@ extension SQLiteStore {
                         INSERT INTO transcripts (endpoint, user_id, session_id, turn, trace_id, entry, redacted, created_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: record.key.arguments + [record.turn, record.traceId, record.entry, record.redacted, record.createdAt.storeMilliseconds]
+                    arguments: record.key.arguments + [
+                        record.turn, record.traceId, record.entry, record.redacted, record.createdAt.storeMilliseconds,
+                    ]
                 )
             }
 

@@ -11,7 +11,7 @@ extension SQLiteStore {
         guard let files = String(data: try encoder.encode(version.files), encoding: .utf8) else {
             throw StoreError.unavailable("cannot encode the files of flow version \(version.hash)")
         }
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO flow_versions (hash, files, created_at) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING",
                 arguments: [version.hash, files, version.createdAt.storeMilliseconds]
@@ -20,7 +20,7 @@ extension SQLiteStore {
     }
 
     public func flowVersion(hash: String) async throws -> FlowVersion? {
-        try await writer.read { db in
+        try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM flow_versions WHERE hash = ?", arguments: [hash]) else {
                 return nil
             }
@@ -31,7 +31,7 @@ extension SQLiteStore {
     }
 
     public func createKey(_ key: APIKeyRecord) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO api_keys (endpoint, id, name, key_hash, key_preview, created_at, revoked_at)
@@ -47,15 +47,17 @@ extension SQLiteStore {
 
     /// Keys of an endpoint, newest first; keys created in the same millisecond come latest-created first.
     public func keys(endpoint: String) async throws -> [APIKeyRecord] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM api_keys WHERE endpoint = ? ORDER BY created_at DESC, rowid DESC", arguments: [endpoint]
+                db,
+                sql: "SELECT * FROM api_keys WHERE endpoint = ? ORDER BY created_at DESC, rowid DESC",
+                arguments: [endpoint]
             ).map(APIKeyRecord.init(row:))
         }
     }
 
     public func revokeKey(endpoint: String, id: String, at: Date) async throws -> Bool {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE api_keys SET revoked_at = ? WHERE endpoint = ? AND id = ? AND revoked_at IS NULL",
                 arguments: [at.storeMilliseconds, endpoint, id]

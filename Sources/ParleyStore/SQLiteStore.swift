@@ -22,7 +22,8 @@ public final class SQLiteStore: Store {
 
     /// The database file, or nil for an in-memory store.
     public let path: String?
-    let writer: any DatabaseWriter
+    private let writer: any DatabaseWriter
+    private let connection = ConnectionState()
 
     /// Opens (creating it and its parent folders when missing) the database at `path` and migrates it to the
     /// current schema.
@@ -58,13 +59,19 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Closes the database connections. The store must not be used afterwards; closing lets another store open the
-    /// same file, and SQLite folds the write-ahead log back into the database file when the last connection closes.
+    /// Closes the database connections. The store must not be used afterwards (its methods then throw
+    /// ``StoreError/unavailable(_:)``); closing lets another store open the same file. Closing twice does nothing.
+    ///
+    /// A file store first folds its write-ahead log into the database file and truncates the log (see
+    /// ``checkpoint()``), unless another process still reads an older snapshot.
     public func close() throws {
-        if let pool = writer as? DatabasePool {
-            try pool.close()
-        } else if let queue = writer as? DatabaseQueue {
-            try queue.close()
+        try connection.close {
+            if let pool = writer as? DatabasePool {
+                _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+                try pool.close()
+            } else if let queue = writer as? DatabaseQueue {
+                try queue.close()
+            }
         }
     }
 
@@ -74,9 +81,22 @@ public final class SQLiteStore: Store {
     /// pages stay in the `-wal` file until SQLite reuses it; a truncating checkpoint removes them at once. The runtime
     /// may call this when the outbox is idle. Waits for readers that hold an older snapshot.
     public func checkpoint() async throws {
+        try connection.checkOpen()
         try await writer.writeWithoutTransaction { db in
             _ = try db.checkpoint(.truncate)
         }
+    }
+
+    /// Runs `updates` in one write transaction: everything or nothing, rolled back when `updates` throws.
+    func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        try connection.checkOpen()
+        return try await writer.write(updates)
+    }
+
+    /// Runs `value` on a reader, concurrently with the writer, on the last committed state.
+    func read<T: Sendable>(_ value: @Sendable (Database) throws -> T) async throws -> T {
+        try connection.checkOpen()
+        return try await writer.read(value)
     }
 
     private static func configuration() -> Configuration {
@@ -89,5 +109,26 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         return configuration
+    }
+}
+
+/// Whether the store was closed: GRDB must not be handed a closed connection.
+private final class ConnectionState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var closed = false
+
+    func checkOpen() throws {
+        if lock.withLock({ closed }) {
+            throw StoreError.unavailable("the store is closed")
+        }
+    }
+
+    /// Runs `closing` unless already closed, and counts the store closed once it succeeds.
+    func close(_ closing: () throws -> Void) throws {
+        try lock.withLock {
+            guard !closed else { return }
+            try closing()
+            closed = true
+        }
     }
 }

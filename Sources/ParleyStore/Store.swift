@@ -34,7 +34,8 @@ public protocol Store: Sendable {
     func sessions(endpoint: String?, limit: Int) async throws -> [StoredSession]
     /// The profile JSON of a user, if any turn stored one.
     func profile(userId: String) async throws -> String?
-    /// A session's transcript entries in turn order.
+    /// A session's transcript entries in commit order (turn numbers start again at 1 when an expired session
+    /// restarts under the same id).
     func transcript(_ key: SessionKey) async throws -> [TranscriptRecord]
 
     // MARK: Outbox
@@ -129,8 +130,9 @@ public struct StoredSession: Sendable, Hashable {
 /// One recorded turn.
 public struct TranscriptRecord: Sendable, Hashable {
     public var key: SessionKey
-    /// 1-based position in the session.
+    /// 1-based position in the session's life (the engine's execution count).
     public var turn: Int
+    /// The accepted input's trace id; a session has one entry per trace id.
     public var traceId: String
     /// The transcript entry as JSON text (input, outputs, events, trace, flow hash, digest).
     public var entry: String

@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import ParleyEngine
 import ParleyFlows
+import ParleyRuntime
+import ParleyStore
 
 /// `parley chat FLOW [--flows DIR] [--trace]`: a terminal conversation with a flow.
 ///
 /// Reads one user message per line from standard input, so it can be scripted. Lines starting with `/` are
 /// commands: `/data {json}` sends data, `/handover completed|cancelled|error` ends a handover, `/quit` stops.
-struct ChatCommand: ParsableCommand {
+struct ChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
         abstract: "Talk to a flow in the terminal (reads lines from standard input, so it can be scripted).",
@@ -32,10 +34,23 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "Fix input.currentTime (ISO 8601) instead of using the clock, for repeatable runs.")
     var now: String?
 
-    func run() throws {
+    @Flag(help: "Run turns through the runtime and record them in the configured store (endpoint 'cli').")
+    var store = false
+
+    @Option(help: "The configuration file that names the store (with --store).")
+    var config = "parley.yaml"
+
+    @Option(help: "The session id (with --store; default: a new one).")
+    var session: String?
+
+    func run() async throws {
         let (result, id) = try FlowSource.resolve(flow, folder: flows)
         for diagnostic in result.diagnostics where diagnostic.severity == .error { FileHandleOutput.standardError(diagnostic.description) }
         guard let flowSet = result.flowSet else { throw ExitCode(1) }
+        if store {
+            try await chatThroughStore(flowSet: flowSet, flow: id, files: result.files)
+            return
+        }
         var conversation = try Conversation(engine: Engine(flows: flowSet), flow: id, userId: user, sessionId: "cli-\(id)", channel: "cli")
         let interactive = isatty(STDIN_FILENO) != 0
         if interactive { emit("Talking to '\(id)'. Type a message; /quit to stop.") }
@@ -56,12 +71,60 @@ struct ChatCommand: ParsableCommand {
         }
     }
 
+    /// The same conversation, but each line is accepted, run and committed by the runtime on the configured store,
+    /// so the session can be listed, exported and replayed afterwards.
+    private func chatThroughStore(flowSet: FlowSet, flow: String, files: [String]) async throws {
+        let store = try StoreSource.open(StoreSource.configuration(config))
+        let endpoint = Endpoint(name: "cli", kind: .rest, urlToken: String(repeating: "0", count: 64), flow: flow)
+        let fixed = now.flatMap { ISO8601DateFormatter().date(from: $0) }
+        let runtime = Runtime(
+            store: store, flows: flowSet, endpoints: [endpoint], router: NoDeliveries(),
+            settings: Runtime.Settings(now: { fixed ?? Date() }))
+        var texts: [String: String] = [:]
+        for file in files { texts[(file as NSString).lastPathComponent] = try String(contentsOfFile: file, encoding: .utf8) }
+        try await runtime.saveFlowVersion(files: texts)
+        let sessionId = session ?? "cli-\(UUID().uuidString.prefix(8).lowercased())"
+        let key = SessionKey(endpoint: endpoint.name, userId: user, sessionId: sessionId)
+        FileHandleOutput.standardError("session: --endpoint \(key.endpoint) --user \(key.userId) --session \(key.sessionId)")
+        while let line = readLine() {
+            let payload: InboxPayload
+            var kind = InboxEntry.Kind.message
+            switch ChatLine(line) {
+            case .quit: return
+            case .invalid(let message):
+                emit("! \(message)")
+                continue
+            case .message(let text, let data): payload = InboxPayload(text: text, data: data, channel: "cli")
+            case .endHandover(let status):
+                payload = InboxPayload(channel: "cli", handover: status)
+                kind = .handoverEnd
+            }
+            let accepted = try await runtime.accept(
+                InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli"))
+            await runtime.processPending()
+            let records = try await store.transcript(key)
+            guard let record = records.last(where: { $0.traceId == accepted.traceId }),
+                let entry = try? TranscriptEntry(json: JSONValue.parse(record.entry))
+            else {
+                emit("! the turn was not recorded")
+                continue
+            }
+            let turn = Turn(session: Session(flowHash: entry.flowHash, flow: flow), profile: [:], outputs: entry.outputs, events: entry.events, trace: entry.trace)
+            for line in ChatTranscript.lines(for: turn, trace: trace) { emit(line) }
+        }
+    }
+
     /// The current time as ISO 8601 with milliseconds, in UTC.
     static func timestamp() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date())
     }
+}
+
+/// `parley chat --store` prints turns itself; nothing is sent over HTTP.
+struct NoDeliveries: OutputRouter {
+    func deliveries(for outcome: TurnOutcome) -> [Delivery] { [] }
 }
 
 /// One line typed into `parley chat`.

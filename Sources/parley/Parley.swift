@@ -3,18 +3,24 @@ import Foundation
 
 /// The `parley` command line: one entry point for authoring, testing and (later) serving flows.
 @main
-struct Parley: ParsableCommand {
+struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "An open flow runtime for conversational AI.",
-        subcommands: [ValidateCommand.self, ChatCommand.self, TestCommand.self, GraphCommand.self]
+        subcommands: [
+            ValidateCommand.self, ChatCommand.self, TestCommand.self, ReplayCommand.self, SessionsCommand.self, GraphCommand.self,
+        ]
     )
 
     /// Runs a command and exits with DESIGN §8's codes: 0 success, 1 a check failed, 2 usage or configuration error.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .success {

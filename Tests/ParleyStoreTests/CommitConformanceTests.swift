@@ -15,7 +15,10 @@ struct CommitConformanceTests {
 
             try await store.commit(
                 TurnCommit(
-                    inboxId: try #require(entry.id), session: session, profile: #"{"firstName":"Ada"}"#, transcript: transcript,
+                    inboxId: try #require(entry.id),
+                    session: session,
+                    profile: #"{"firstName":"Ada"}"#,
+                    transcript: transcript,
                     messages: messages
                 )
             )
@@ -27,7 +30,13 @@ struct CommitConformanceTests {
             let pending = try await store.messages(status: .pending, limit: 10)
             let ids = try pending.map { try #require($0.id) }
             #expect(ids[0] < ids[1])
-            #expect(pending.map { var message = $0.normalized; message.id = nil; return message } == messages)
+            #expect(
+                pending.map {
+                    var message = $0.normalized
+                    message.id = nil
+                    return message
+                } == messages
+            )
         }
     }
 
@@ -38,14 +47,20 @@ struct CommitConformanceTests {
             let entry = try await store.accept(Fixture.input(key, trace: "trace-1"))
             let id = try #require(entry.id)
             let first = TurnCommit(
-                inboxId: id, session: Fixture.session(key, state: "first"), profile: "profile-1",
-                transcript: Fixture.transcript(key, turn: 1), messages: [Fixture.message(key, "m1")]
+                inboxId: id,
+                session: Fixture.session(key, state: "first"),
+                profile: "profile-1",
+                transcript: Fixture.transcript(key, turn: 1),
+                messages: [Fixture.message(key, "m1")]
             )
             try await store.commit(first)
 
             let second = TurnCommit(
-                inboxId: id, session: Fixture.session(key, state: "second", at: Fixture.time(5)), profile: "profile-2",
-                transcript: Fixture.transcript(key, turn: 2), messages: [Fixture.message(key, "m2")]
+                inboxId: id,
+                session: Fixture.session(key, state: "second", at: Fixture.time(5)),
+                profile: "profile-2",
+                transcript: Fixture.transcript(key, turn: 2),
+                messages: [Fixture.message(key, "m2")]
             )
             await #expect(throws: StoreError.alreadyProcessed(id)) {
                 try await store.commit(second)
@@ -68,8 +83,11 @@ struct CommitConformanceTests {
             await #expect(throws: StoreError.unknownInboxEntry(unknown)) {
                 try await store.commit(
                     TurnCommit(
-                        inboxId: unknown, session: Fixture.session(key, state: "x"), profile: "p",
-                        transcript: Fixture.transcript(key, turn: 1), messages: [Fixture.message(key, "m1")]
+                        inboxId: unknown,
+                        session: Fixture.session(key, state: "x"),
+                        profile: "p",
+                        transcript: Fixture.transcript(key, turn: 1),
+                        messages: [Fixture.message(key, "m1")]
                     )
                 )
             }
@@ -82,7 +100,7 @@ struct CommitConformanceTests {
         }
     }
 
-    /// A commit that fails after some of its writes (here a second transcript entry for turn 1) rolls them all back.
+    /// A commit that fails after some of its writes (here a second transcript entry for the same input) rolls them all back.
     @Test(arguments: StoreBackends.all)
     func aCommitFailingHalfwayLeavesNoTrace(_ backend: StoreFactory) async throws {
         try await backend.withStore { (store: any Store) in
@@ -93,8 +111,10 @@ struct CommitConformanceTests {
             await #expect(throws: (any Error).self) {
                 try await store.commit(
                     TurnCommit(
-                        inboxId: try #require(entry.id), session: Fixture.session(key, state: "after", at: Fixture.time(9)),
-                        profile: "profile-after", transcript: Fixture.transcript(key, turn: 1, at: Fixture.time(9)),
+                        inboxId: try #require(entry.id),
+                        session: Fixture.session(key, state: "after", at: Fixture.time(9)),
+                        profile: "profile-after",
+                        transcript: Fixture.transcript(key, turn: 1, at: Fixture.time(9)),
                         messages: [Fixture.message(key, "m2")]
                     )
                 )

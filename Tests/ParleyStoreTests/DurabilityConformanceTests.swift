@@ -6,7 +6,7 @@ import Testing
 struct DurabilityConformanceTests {
     @Test(arguments: StoreBackends.durable)
     func everythingSurvivesClosingAndReopening(_ backend: StoreFactory) async throws {
-        try await backend.withStore { (subject: StoreUnderTest) in
+        try await backend.withSubject { subject in
             let store = subject.store
             let key = Fixture.key("s1", user: "ada")
             let pendingEntry = try await store.accept(Fixture.input(key, trace: "pending", at: Fixture.time(9)))
@@ -14,8 +14,11 @@ struct DurabilityConformanceTests {
             let committed = try await store.accept(Fixture.input(key, trace: "committed"))
             try await store.commit(
                 TurnCommit(
-                    inboxId: try #require(committed.id), session: session, profile: #"{"name":"Ada"}"#,
-                    transcript: Fixture.transcript(key, turn: 1, redacted: true), messages: [Fixture.message(key, "m1"), Fixture.message(key, "m2")]
+                    inboxId: try #require(committed.id),
+                    session: session,
+                    profile: #"{"name":"Ada"}"#,
+                    transcript: Fixture.transcript(key, turn: 1, redacted: true),
+                    messages: [Fixture.message(key, "m1"), Fixture.message(key, "m2")]
                 )
             )
             let firstMessage = try #require(try await store.messages(status: .pending, limit: 10).first?.id)

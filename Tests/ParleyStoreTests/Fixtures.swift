@@ -18,11 +18,21 @@ enum Fixture {
     }
 
     static func message(
-        _ key: SessionKey, _ name: String, at: Date = t0, due: Date? = nil, sensitive: Bool = false, payload: String? = nil
+        _ key: SessionKey,
+        _ name: String,
+        at: Date = t0,
+        due: Date? = nil,
+        sensitive: Bool = false,
+        payload: String? = nil
     ) -> OutgoingMessage {
         OutgoingMessage(
-            idempotencyKey: "idem-\(name)", key: key, destination: "webhook", payload: payload ?? #"{"text":"\#(name)"}"#,
-            createdAt: at, nextAttemptAt: due, sensitive: sensitive
+            idempotencyKey: "idem-\(name)",
+            key: key,
+            destination: "webhook",
+            payload: payload ?? #"{"text":"\#(name)"}"#,
+            createdAt: at,
+            nextAttemptAt: due,
+            sensitive: sensitive
         )
     }
 
@@ -40,15 +50,22 @@ extension Store {
     /// messages enter the outbox.
     @discardableResult
     func runTurn(
-        _ key: SessionKey, state: String = "{}", at: Date = Fixture.t0, transcriptTurn: Int? = nil, profile: String? = nil,
+        _ key: SessionKey,
+        state: String = "{}",
+        at: Date = Fixture.t0,
+        transcriptTurn: Int? = nil,
+        profile: String? = nil,
         messages: [OutgoingMessage] = []
     ) async throws -> InboxEntry {
         let entry = try await accept(Fixture.input(key, trace: "trace-\(UUID().uuidString)", at: at))
         let id = try #require(entry.id)
         try await commit(
             TurnCommit(
-                inboxId: id, session: Fixture.session(key, state: state, at: at), profile: profile,
-                transcript: transcriptTurn.map { Fixture.transcript(key, turn: $0, at: at) }, messages: messages
+                inboxId: id,
+                session: Fixture.session(key, state: state, at: at),
+                profile: profile,
+                transcript: transcriptTurn.map { Fixture.transcript(key, turn: $0, at: at) },
+                messages: messages
             )
         )
         return entry

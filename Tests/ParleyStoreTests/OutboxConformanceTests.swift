@@ -53,14 +53,15 @@ struct OutboxConformanceTests {
             let a = Fixture.key("a")
             let b = Fixture.key("b")
             try await store.runTurn(
-                a, messages: [Fixture.message(a, "a1", due: Fixture.time(60)), Fixture.message(a, "a2", due: Fixture.time(0))]
+                a,
+                messages: [Fixture.message(a, "a1", due: Fixture.time(60)), Fixture.message(a, "a2", due: Fixture.time(0))]
             )
             try await store.runTurn(b, messages: [Fixture.message(b, "b1", due: Fixture.time(10))])
 
             #expect(try await due(store, at: Fixture.time(0)).isEmpty)
             #expect(try await due(store, at: Fixture.time(10)) == ["idem-b1"])
             #expect(try await due(store, at: Fixture.time(60)) == ["idem-a1", "idem-b1"])
-            // The blocked a2 is not what the delivery loop waits for: a1 is.
+            // The blocked a2, due at t0, does not count: the loop waits for b1, then for a1.
             #expect(try await store.nextDueDate()?.milliseconds == Fixture.time(10).milliseconds)
             let id = try await ids(store)
             try await store.markDelivered(id: id["idem-b1"]!, at: Fixture.time(10))

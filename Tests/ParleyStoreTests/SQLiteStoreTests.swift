@@ -48,6 +48,24 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test func aClosedStoreRefusesWorkAndClosesOnlyOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("parley.sqlite").path
+            let store = try SQLiteStore(path: path)
+            let memory = try SQLiteStore.inMemory()
+            for closed in [store, memory] {
+                try closed.close()
+                try closed.close()
+                await #expect(throws: StoreError.unavailable("")) {
+                    try await closed.accept(Fixture.input(Fixture.key("s1"), trace: "t"))
+                }
+                await #expect(throws: StoreError.unavailable("")) {
+                    try await closed.pendingInbox(limit: 1)
+                }
+            }
+        }
+    }
+
     /// With `secure_delete`, a sensitive input erased by its commit and a sensitive message erased by its delivery
     /// leave no bytes behind in the database file or its log.
     @Test func erasedContentIsGoneFromTheFiles() async throws {
@@ -57,12 +75,23 @@ struct SQLiteStoreTests {
             let key = Fixture.key("s1")
             let inputSecret = "INPUT-SECRET-\(UUID().uuidString)"
             let messageSecret = "MESSAGE-SECRET-\(UUID().uuidString)"
+            // Long texts: the shorter row that replaces an erased one overwrites only part of its old bytes, so without
+            // secure_delete most copies of the secret would survive in the page's free space.
+            func longText(_ secret: String) -> String {
+                #"{"text":"\#(Array(repeating: secret, count: 8).joined(separator: " "))"}"#
+            }
 
-            let entry = try await store.accept(Fixture.input(key, trace: "t", payload: #"{"text":"\#(inputSecret)"}"#))
+            let entry = try await store.accept(Fixture.input(key, trace: "t", payload: longText(inputSecret)))
+            // Rows after the erased ones, so their old bytes would sit in the middle of a page, not at its free end.
+            _ = try await store.accept(Fixture.input(key, trace: "later"))
             try await store.commit(
                 TurnCommit(
-                    inboxId: try #require(entry.id), session: Fixture.session(key, state: "{}"),
-                    messages: [Fixture.message(key, "m1", sensitive: true, payload: #"{"text":"\#(messageSecret)"}"#)],
+                    inboxId: try #require(entry.id),
+                    session: Fixture.session(key, state: "{}"),
+                    messages: [
+                        Fixture.message(key, "m1", sensitive: true, payload: longText(messageSecret)),
+                        Fixture.message(key, "m2"),
+                    ],
                     eraseInput: true
                 )
             )
@@ -77,6 +106,8 @@ struct SQLiteStoreTests {
             #expect(try !contains(path, messageSecret))
             #expect(try !contains(path, inputSecret))
             try store.close()
+            // Closing folds the log into the database file and leaves it empty.
+            #expect((FileManager.default.contents(atPath: path + "-wal") ?? Data()).isEmpty)
         }
     }
 

@@ -40,7 +40,9 @@ struct SessionConformanceTests {
             #expect(try await store.sessions(endpoint: nil, limit: 10).map(\.key) == [a, c, b])
             #expect(try await store.sessions(endpoint: nil, limit: 2).map(\.key) == [a, c])
             #expect(try await store.sessions(endpoint: "web", limit: 10).map(\.key) == [a, c])
-            #expect(try await store.sessions(endpoint: "voice", limit: 10).map(\.normalized) == [Fixture.session(b, state: "b1", at: Fixture.time(2))])
+            #expect(
+                try await store.sessions(endpoint: "voice", limit: 10).map(\.normalized) == [Fixture.session(b, state: "b1", at: Fixture.time(2))]
+            )
             #expect(try await store.sessions(endpoint: "none", limit: 10).isEmpty)
             #expect(try await store.sessions(endpoint: nil, limit: 0).isEmpty)
             #expect(try await store.sessions(endpoint: nil, limit: 10).first?.state == "a2")
@@ -67,28 +69,30 @@ struct SessionConformanceTests {
     }
 
     @Test(arguments: StoreBackends.all)
-    func transcriptsComeInTurnOrderAndKeepTheRedactedMark(_ backend: StoreFactory) async throws {
+    func transcriptsComeInCommitOrderAndKeepTheRedactedMark(_ backend: StoreFactory) async throws {
         try await backend.withStore { (store: any Store) in
             let key = Fixture.key("s1")
             let other = Fixture.key("s2")
+            // Turn 3 is followed by turn 1 of a session that expired and restarted under the same id.
             let records = [
                 Fixture.transcript(key, turn: 1, at: Fixture.time(1)),
                 Fixture.transcript(key, turn: 2, redacted: true, at: Fixture.time(2)),
                 Fixture.transcript(key, turn: 3, at: Fixture.time(3)),
+                TranscriptRecord(key: key, turn: 1, traceId: "trace-restart", entry: #"{"turn":1}"#, redacted: false, createdAt: Fixture.time(4)),
             ]
-            // Committed out of order, and interleaved with another session's turn.
-            for record in [records[1], records[0], records[2]] {
+            // Interleaved with another session's turns.
+            for record in records {
                 let entry = try await store.accept(Fixture.input(key, trace: record.traceId))
                 try await store.commit(
                     TurnCommit(inboxId: try #require(entry.id), session: Fixture.session(key, state: "{}"), transcript: record)
                 )
-                try await store.runTurn(other, transcriptTurn: record.turn)
+                try await store.runTurn(other, transcriptTurn: record.turn == 1 && record.traceId != "trace-1" ? 4 : record.turn)
             }
 
             let stored = try await store.transcript(key)
             #expect(stored.map(\.normalized) == records)
-            #expect(stored.map(\.redacted) == [false, true, false])
-            #expect(try await store.transcript(other).map(\.turn) == [1, 2, 3])
+            #expect(stored.map(\.redacted) == [false, true, false, false])
+            #expect(try await store.transcript(other).map(\.turn) == [1, 2, 3, 4])
             #expect(try await store.transcript(Fixture.key("none")).isEmpty)
         }
     }

@@ -23,7 +23,7 @@ struct StoreFactory: Sendable, CustomStringConvertible, CustomTestStringConverti
     var testDescription: String { name }
 
     /// Runs `body` on a fresh store and disposes of it afterwards, whether `body` throws or not.
-    func withStore<T>(_ body: (StoreUnderTest) async throws -> T) async throws -> T {
+    func withSubject<T>(_ body: (StoreUnderTest) async throws -> T) async throws -> T {
         let subject = try await make()
         let result: T
         do {
@@ -38,7 +38,7 @@ struct StoreFactory: Sendable, CustomStringConvertible, CustomTestStringConverti
 
     /// Runs `body` on a fresh store.
     func withStore<T>(_ body: (any Store) async throws -> T) async throws -> T {
-        try await withStore { (subject: StoreUnderTest) in try await body(subject.store) }
+        try await withSubject { subject in try await body(subject.store) }
     }
 }
 

@@ -33,8 +33,12 @@ struct VersionAndKeyConformanceTests {
 
     private func key(_ id: String, endpoint: String = "web", at seconds: Double) -> APIKeyRecord {
         APIKeyRecord(
-            id: id, endpoint: endpoint, name: "key \(id)", keyHash: String(repeating: String(id.prefix(1)), count: 64),
-            keyPreview: "pk_\(id)", createdAt: Fixture.time(seconds)
+            id: id,
+            endpoint: endpoint,
+            name: "key \(id)",
+            keyHash: String(repeating: String(id.prefix(1)), count: 64),
+            keyPreview: "pk_\(id)",
+            createdAt: Fixture.time(seconds)
         )
     }
 

@@ -1,0 +1,145 @@
+import Foundation
+
+/// A deployment: the server, the store, the flows and the endpoints (DESIGN §7, `parley.yaml`).
+///
+/// Built in one place, ``ConfigurationLoader``, from the file and the environment; nothing deeper reads either.
+public struct Configuration: Sendable, Hashable {
+    /// The HTTP server.
+    public struct Server: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        /// The public base URL; an endpoint's URL is this plus its `urlToken`.
+        public var baseURL: String
+        public var maxBodyBytes: Int
+        /// Bearer token of the admin API; the admin API is off when it is empty.
+        public var adminToken: String
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: String? = nil, maxBodyBytes: Int = 1_048_576, adminToken: String = "") {
+            self.host = host
+            self.port = port
+            self.baseURL = baseURL ?? "http://\(host):\(port)"
+            self.maxBodyBytes = maxBodyBytes
+            self.adminToken = adminToken
+        }
+    }
+
+    /// Engine limits.
+    public struct EngineSettings: Sendable, Hashable {
+        public var codeTimeoutMs: Int
+        public var maxStepsPerTurn: Int
+
+        public init(codeTimeoutMs: Int = 1000, maxStepsPerTurn: Int = 1000) {
+            self.codeTimeoutMs = codeTimeoutMs
+            self.maxStepsPerTurn = maxStepsPerTurn
+        }
+    }
+
+    /// Outbox delivery.
+    public struct DeliverySettings: Sendable, Hashable {
+        public var timeoutMs: Int
+        /// Messages older than this become dead letters instead of being retried again.
+        public var retryWindowSeconds: Int
+
+        public init(timeoutMs: Int = 10_000, retryWindowSeconds: Int = 86_400) {
+            self.timeoutMs = timeoutMs
+            self.retryWindowSeconds = retryWindowSeconds
+        }
+    }
+
+    public var server: Server
+    /// `sqlite:PATH` or `postgres://...`; relative SQLite paths are relative to the configuration file's folder.
+    public var store: String
+    /// The flows folder, relative to the configuration file's folder.
+    public var flows: String
+    public var engine: EngineSettings
+    public var delivery: DeliverySettings
+    public var endpoints: [Endpoint]
+
+    public init(
+        server: Server = Server(), store: String = "sqlite:.parley/parley.sqlite", flows: String = "Flows",
+        engine: EngineSettings = EngineSettings(), delivery: DeliverySettings = DeliverySettings(), endpoints: [Endpoint] = []
+    ) {
+        self.server = server
+        self.store = store
+        self.flows = flows
+        self.engine = engine
+        self.delivery = delivery
+        self.endpoints = endpoints
+    }
+
+    /// The endpoint with this name.
+    public func endpoint(named name: String) -> Endpoint? { endpoints.first { $0.name == name } }
+
+    /// The endpoint with this URL token.
+    public func endpoint(token: String) -> Endpoint? { endpoints.first { $0.urlToken == token } }
+}
+
+/// One endpoint: a channel onto a flow (DESIGN §5, §7).
+public struct Endpoint: Sendable, Hashable {
+    /// The adapters of DESIGN §5.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case webhook, rest, voiceCopilot
+    }
+
+    /// How requests authenticate.
+    public enum Auth: String, Sendable, Hashable, CaseIterable {
+        case none, apiKey
+    }
+
+    /// An HTTP target with optional Basic auth.
+    public struct Target: Sendable, Hashable {
+        public var url: String
+        public var user: String?
+        public var password: String?
+
+        public init(url: String, user: String? = nil, password: String? = nil) {
+            self.url = url
+            self.user = user
+            self.password = password
+        }
+    }
+
+    /// What may be kept about conversations.
+    public struct DataProtection: Sendable, Hashable {
+        /// Masks user text and data in logs and transcripts and erases inbox and outbox copies once processed.
+        public var disableSensitiveLogging: Bool
+        public var maskIPAddress: Bool
+        /// When false, no transcript is recorded.
+        public var collectConversations: Bool
+
+        public init(disableSensitiveLogging: Bool = false, maskIPAddress: Bool = true, collectConversations: Bool = true) {
+            self.disableSensitiveLogging = disableSensitiveLogging
+            self.maskIPAddress = maskIPAddress
+            self.collectConversations = collectConversations
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// 64 hex characters; the endpoint's URL is the base URL plus this token.
+    public var urlToken: String
+    /// The flow new sessions start in.
+    public var flow: String
+    public var enabled: Bool
+    public var auth: Auth
+    public var webhook: Target?
+    public var handover: Target?
+    public var dataProtection: DataProtection
+    public var sessionTTLMinutes: Int
+
+    public init(
+        name: String, kind: Kind, urlToken: String, flow: String, enabled: Bool = true, auth: Auth = .none, webhook: Target? = nil,
+        handover: Target? = nil, dataProtection: DataProtection = DataProtection(), sessionTTLMinutes: Int = 30
+    ) {
+        self.name = name
+        self.kind = kind
+        self.urlToken = urlToken
+        self.flow = flow
+        self.enabled = enabled
+        self.auth = auth
+        self.webhook = webhook
+        self.handover = handover
+        self.dataProtection = dataProtection
+        self.sessionTTLMinutes = sessionTTLMinutes
+    }
+}

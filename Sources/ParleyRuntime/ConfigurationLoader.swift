@@ -1,0 +1,339 @@
+import Foundation
+import ParleyFlows
+import Yams
+
+/// Reads `parley.yaml`: expands `${VAR}` (and `${VAR:-default}`) from the environment, checks every field and
+/// reports every problem as `file:line:column: message`.
+public struct ConfigurationLoader {
+    private let environment: [String: String]
+
+    /// - Parameter environment: the variables `${VAR}` may name (the process environment in production).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// Loads a file. Relative `store` (SQLite) and `flows` paths are resolved against the file's folder.
+    public func load(path: String) throws(ConfigurationError) -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError([Diagnostic(.error, .unreadableFile, "cannot read configuration file", at: SourceLocation(file: path, line: 1, column: 1))])
+        }
+        var configuration = try parse(text, file: path)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ relative: String) -> String {
+            relative.hasPrefix("/") ? relative : folder.appendingPathComponent(relative).standardizedFileURL.path
+        }
+        configuration.flows = resolve(configuration.flows)
+        if configuration.store.hasPrefix("sqlite:") {
+            let file = String(configuration.store.dropFirst("sqlite:".count))
+            if file != ":memory:" { configuration.store = "sqlite:" + resolve(file) }
+        }
+        return configuration
+    }
+
+    /// Parses configuration text; `file` names it in diagnostics.
+    public func parse(_ text: String, file: String) throws(ConfigurationError) -> Configuration {
+        var reader = Reader(file: file, environment: environment)
+        let configuration = reader.read(text)
+        let errors = reader.diagnostics
+        guard errors.isEmpty, let configuration else { throw ConfigurationError(errors) }
+        return configuration
+    }
+}
+
+/// Every problem of a configuration file.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let diagnostics: [Diagnostic]
+
+    public init(_ diagnostics: [Diagnostic]) {
+        self.diagnostics = diagnostics.sortedByLocation()
+    }
+
+    /// One `file:line:column: message` line per problem.
+    public var description: String {
+        diagnostics.map { "\($0.location): \($0.message)" }.joined(separator: "\n")
+    }
+}
+
+/// The configuration file's walker: collects diagnostics instead of stopping at the first.
+private struct Reader {
+    let file: String
+    let environment: [String: String]
+    var diagnostics: [Diagnostic] = []
+
+    mutating func read(_ text: String) -> Configuration? {
+        let root: Yams.Node?
+        do {
+            root = try Yams.compose(yaml: text, .basic)
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                fail("YAML syntax error: \(problem)", at: SourceLocation(file: file, line: mark.line, column: mark.column))
+            case .duplicatedKeysInMapping(let keys, let context):
+                fail("duplicate key '\(keys.first ?? "")'", at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column))
+            default:
+                fail("YAML error: \(error)", at: start)
+            }
+            return nil
+        } catch {
+            fail("YAML error: \(error)", at: start)
+            return nil
+        }
+        guard let root, let pairs = mapping(root, what: "the configuration") else {
+            if diagnostics.isEmpty { fail("the configuration is empty", at: start) }
+            return nil
+        }
+        var configuration = Configuration()
+        for (key, keyNode, value) in pairs {
+            switch key {
+            case "server": configuration.server = server(value)
+            case "store":
+                if let store = string(value, field: "store") {
+                    if store.hasPrefix("sqlite:") || store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
+                        configuration.store = store
+                    } else {
+                        fail("'store' must be sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE", at: location(value))
+                    }
+                }
+            case "flows": configuration.flows = string(value, field: "flows") ?? configuration.flows
+            case "engine":
+                for (field, fieldKey, item) in mapping(value, what: "'engine'") ?? [] {
+                    switch field {
+                    case "codeTimeoutMs": configuration.engine.codeTimeoutMs = positive(item, field: field) ?? configuration.engine.codeTimeoutMs
+                    case "maxStepsPerTurn": configuration.engine.maxStepsPerTurn = positive(item, field: field) ?? configuration.engine.maxStepsPerTurn
+                    default: unknown(field, at: fieldKey, known: ["codeTimeoutMs", "maxStepsPerTurn"])
+                    }
+                }
+            case "delivery":
+                for (field, fieldKey, item) in mapping(value, what: "'delivery'") ?? [] {
+                    switch field {
+                    case "timeoutMs": configuration.delivery.timeoutMs = positive(item, field: field) ?? configuration.delivery.timeoutMs
+                    case "retryWindowSeconds":
+                        configuration.delivery.retryWindowSeconds = positive(item, field: field) ?? configuration.delivery.retryWindowSeconds
+                    default: unknown(field, at: fieldKey, known: ["timeoutMs", "retryWindowSeconds"])
+                    }
+                }
+            case "endpoints":
+                guard case .sequence(let items) = value else {
+                    fail("'endpoints' must be a list", at: location(value))
+                    continue
+                }
+                configuration.endpoints = items.compactMap { endpoint($0) }
+            default: unknown(key, at: keyNode, known: ["server", "store", "flows", "engine", "delivery", "endpoints"])
+            }
+        }
+        checkUnique(configuration.endpoints, items: items(of: root))
+        return configuration
+    }
+
+    private func items(of root: Yams.Node) -> [Yams.Node] {
+        guard case .sequence(let items) = root["endpoints"] else { return [] }
+        return Array(items)
+    }
+
+    private mutating func checkUnique(_ endpoints: [Endpoint], items: [Yams.Node]) {
+        var names: Set<String> = []
+        var tokens: Set<String> = []
+        for (endpoint, node) in zip(endpoints, items) {
+            if !names.insert(endpoint.name).inserted {
+                fail("duplicate endpoint name '\(endpoint.name)'", at: location(node["name"] ?? node))
+            }
+            if !tokens.insert(endpoint.urlToken.lowercased()).inserted {
+                fail("duplicate urlToken for endpoint '\(endpoint.name)'", at: location(node["urlToken"] ?? node))
+            }
+        }
+    }
+
+    private mutating func server(_ node: Yams.Node) -> Configuration.Server {
+        var host = "127.0.0.1"
+        var port = 8080
+        var baseURL: String?
+        var maxBodyBytes = 1_048_576
+        var adminToken = ""
+        for (key, keyNode, value) in mapping(node, what: "'server'") ?? [] {
+            switch key {
+            case "host": host = string(value, field: key) ?? host
+            case "port":
+                if let number = integer(value, field: key) {
+                    if (1...65535).contains(number) { port = number } else { fail("'port' must be between 1 and 65535", at: location(value)) }
+                }
+            case "baseURL":
+                if let url = string(value, field: key) {
+                    if let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil {
+                        baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+                    } else {
+                        fail("'baseURL' must be an http(s) URL", at: location(value))
+                    }
+                }
+            case "maxBodyBytes": maxBodyBytes = positive(value, field: key) ?? maxBodyBytes
+            case "adminToken": adminToken = string(value, field: key, allowEmpty: true) ?? ""
+            default: unknown(key, at: keyNode, known: ["host", "port", "baseURL", "maxBodyBytes", "adminToken"])
+            }
+        }
+        return Configuration.Server(host: host, port: port, baseURL: baseURL, maxBodyBytes: maxBodyBytes, adminToken: adminToken)
+    }
+
+    private mutating func endpoint(_ node: Yams.Node) -> Endpoint? {
+        guard let pairs = mapping(node, what: "an endpoint") else { return nil }
+        var name: String?
+        var kind: Endpoint.Kind?
+        var token: String?
+        var flow: String?
+        var endpoint = Endpoint(name: "", kind: .webhook, urlToken: "", flow: "")
+        let known = ["name", "type", "urlToken", "flow", "enabled", "auth", "webhook", "handover", "dataProtection", "sessionTTLMinutes"]
+        for (key, keyNode, value) in pairs {
+            switch key {
+            case "name": name = string(value, field: key)
+            case "type":
+                guard let text = string(value, field: key) else { break }
+                kind = Endpoint.Kind(rawValue: text)
+                if kind == nil { fail("unknown endpoint type '\(text)' (types: webhook, rest, voiceCopilot)", at: location(value)) }
+            case "urlToken":
+                guard let text = string(value, field: key) else { break }
+                if text.count == 64, text.allSatisfy(\.isHexDigit) {
+                    token = text.lowercased()
+                } else {
+                    fail("'urlToken' must be 64 hex characters (for example: openssl rand -hex 32)", at: location(value))
+                }
+            case "flow": flow = string(value, field: key)
+            case "enabled": endpoint.enabled = bool(value, field: key) ?? endpoint.enabled
+            case "auth":
+                guard let text = string(value, field: key) else { break }
+                if let auth = Endpoint.Auth(rawValue: text) { endpoint.auth = auth } else { fail("'auth' must be none or apiKey", at: location(value)) }
+            case "webhook": endpoint.webhook = target(value, field: key)
+            case "handover": endpoint.handover = target(value, field: key)
+            case "dataProtection":
+                for (field, fieldKey, item) in mapping(value, what: "'dataProtection'") ?? [] {
+                    switch field {
+                    case "disableSensitiveLogging": endpoint.dataProtection.disableSensitiveLogging = bool(item, field: field) ?? false
+                    case "maskIPAddress": endpoint.dataProtection.maskIPAddress = bool(item, field: field) ?? true
+                    case "collectConversations": endpoint.dataProtection.collectConversations = bool(item, field: field) ?? true
+                    default: unknown(field, at: fieldKey, known: ["disableSensitiveLogging", "maskIPAddress", "collectConversations"])
+                    }
+                }
+            case "sessionTTLMinutes": endpoint.sessionTTLMinutes = positive(value, field: key) ?? endpoint.sessionTTLMinutes
+            default: unknown(key, at: keyNode, known: known)
+            }
+        }
+        for field in ["name", "type", "urlToken", "flow"] where !pairs.contains(where: { $0.key == field }) {
+            fail("an endpoint is missing required field '\(field)'", at: location(node))
+        }
+        guard let name, let kind, let token, let flow else { return nil }
+        endpoint.name = name
+        endpoint.kind = kind
+        endpoint.urlToken = token
+        endpoint.flow = flow
+        return endpoint
+    }
+
+    private mutating func target(_ node: Yams.Node, field: String) -> Endpoint.Target? {
+        var url: String?
+        var user: String?
+        var password: String?
+        for (key, keyNode, value) in mapping(node, what: "'\(field)'") ?? [] {
+            switch key {
+            case "url":
+                guard let text = string(value, field: "\(field).url") else { break }
+                if let parsed = URL(string: text), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil {
+                    url = text
+                } else {
+                    fail("'\(field).url' must be an http(s) URL", at: location(value))
+                }
+            case "user": user = string(value, field: "\(field).user", allowEmpty: true)
+            case "password": password = string(value, field: "\(field).password", allowEmpty: true)
+            default: unknown(key, at: keyNode, known: ["url", "user", "password"])
+            }
+        }
+        guard let url else {
+            if !diagnostics.contains(where: { $0.location.line >= location(node).line }) {
+                fail("'\(field)' needs 'url'", at: location(node))
+            }
+            return nil
+        }
+        return Endpoint.Target(url: url, user: user?.isEmpty == true ? nil : user, password: password?.isEmpty == true ? nil : password)
+    }
+
+    // MARK: Values
+
+    private var start: SourceLocation { SourceLocation(file: file, line: 1, column: 1) }
+
+    private func location(_ node: Yams.Node) -> SourceLocation {
+        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    }
+
+    private mutating func fail(_ message: String, at location: SourceLocation) {
+        diagnostics.append(Diagnostic(.error, .invalidValue, message, at: location))
+    }
+
+    private mutating func unknown(_ key: String, at node: Yams.Node, known: [String]) {
+        fail("unknown key '\(key)'\(NameSuggestion.hint(for: key, in: known))", at: location(node))
+    }
+
+    private mutating func mapping(_ node: Yams.Node, what: String) -> [(key: String, keyNode: Yams.Node, value: Yams.Node)]? {
+        guard case .mapping(let mapping) = node else {
+            fail("\(what) must be a mapping", at: location(node))
+            return nil
+        }
+        return mapping.map { ($0.key.string ?? "", $0.key, $0.value) }
+    }
+
+    /// A scalar with `${VAR}` expanded; an unset variable is an error unless a default is given (`${VAR:-default}`).
+    private mutating func string(_ node: Yams.Node, field: String, allowEmpty: Bool = false) -> String? {
+        guard case .scalar(let scalar) = node, JSONValue(yaml: node) != .null || allowEmpty else {
+            fail("'\(field)' must be a string", at: location(node))
+            return nil
+        }
+        var result = ""
+        var rest = Substring(JSONValue(yaml: node) == .null ? "" : scalar.string)
+        while let open = rest.range(of: "${") {
+            result += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                result += rest[open.lowerBound...]
+                rest = ""
+                break
+            }
+            let reference = String(rest[open.upperBound..<close])
+            let parts = reference.components(separatedBy: ":-")
+            let name = parts[0]
+            if let value = environment[name] {
+                result += value
+            } else if parts.count > 1 {
+                result += parts.dropFirst().joined(separator: ":-")
+            } else {
+                fail("environment variable '\(name)' is not set (used by '\(field)')", at: location(node))
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        result += rest
+        if !allowEmpty, result.isEmpty {
+            fail("'\(field)' must not be empty", at: location(node))
+            return nil
+        }
+        return result
+    }
+
+    private mutating func integer(_ node: Yams.Node, field: String) -> Int? {
+        guard case .number(let number) = JSONValue(yaml: node), number == number.rounded() else {
+            fail("'\(field)' must be a whole number", at: location(node))
+            return nil
+        }
+        return Int(number)
+    }
+
+    private mutating func positive(_ node: Yams.Node, field: String) -> Int? {
+        guard let number = integer(node, field: field) else { return nil }
+        guard number > 0 else {
+            fail("'\(field)' must be greater than 0", at: location(node))
+            return nil
+        }
+        return number
+    }
+
+    private mutating func bool(_ node: Yams.Node, field: String) -> Bool? {
+        guard let flag = JSONValue(yaml: node).boolValue else {
+            fail("'\(field)' must be true or false", at: location(node))
+            return nil
+        }
+        return flag
+    }
+}
+

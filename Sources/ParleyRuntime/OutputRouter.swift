@@ -1,0 +1,44 @@
+import ParleyEngine
+import ParleyFlows
+import ParleyStore
+
+/// Turns what a turn produced into HTTP deliveries. Adapters implement it (DESIGN §9: each adapter maps its wire
+/// format to and from the runtime's types); the runtime stores what it returns in the outbox with the turn.
+public protocol OutputRouter: Sendable {
+    /// The deliveries of a committed turn, in the order they must arrive.
+    func deliveries(for outcome: TurnOutcome) -> [Delivery]
+}
+
+/// Everything a router may look at.
+public struct TurnOutcome: Sendable {
+    public var kind: InboxEntry.Kind
+    public var endpoint: Endpoint
+    /// The input as the engine saw it.
+    public var input: Input
+    /// The session before the turn (was it handed over?).
+    public var before: Session
+    public var turn: Turn
+
+    public init(kind: InboxEntry.Kind, endpoint: Endpoint, input: Input, before: Session, turn: Turn) {
+        self.kind = kind
+        self.endpoint = endpoint
+        self.input = input
+        self.before = before
+        self.turn = turn
+    }
+}
+
+/// One HTTP body for one destination.
+public struct Delivery: Sendable, Hashable {
+    /// Which of the endpoint's targets: `webhook` or `handover`.
+    public var destination: String
+    public var body: JSONValue
+    /// The body carries user content that must be erased once delivered, whatever the endpoint's setting.
+    public var sensitive: Bool
+
+    public init(destination: String, body: JSONValue, sensitive: Bool = false) {
+        self.destination = destination
+        self.body = body
+        self.sensitive = sensitive
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import ParleyEngine
+import ParleyFlows
+import ParleyStore
+
+/// The one place where adapters meet the engine and the store (DESIGN §9, layer 4).
+///
+/// - ``accept(_:)`` stores an input durably and returns its trace id; nothing is lost once it returns.
+/// - ``processPending()`` runs every accepted input as a turn: strictly in arrival order per session, sessions
+///   concurrently, and commits the new session, the transcript entry and the outgoing messages in one
+///   transaction before anything is sent (commit-then-send). After a crash, inputs whose turn was not committed
+///   are still pending and run again; committed ones never run twice.
+/// - Sessions expire after the endpoint's `sessionTTLMinutes` of inactivity; profiles persist.
+/// - Sessions are pinned to the flow hash they started on; older flow versions are kept in the store.
+public actor Runtime {
+    /// What the runtime needs besides its collaborators. Everything non-deterministic is injected.
+    public struct Settings: Sendable {
+        public var engine: EngineConfiguration
+        /// The clock the accept time (`input.currentTime`) and message times come from.
+        public var now: @Sendable () -> Date
+        /// Makes trace ids unique; receives the adapter's prefix.
+        public var traceId: @Sendable (String) -> String
+        /// Called at named points (`accepted`, `turn`, `committed`): crash drills stop the process there.
+        public var failpoint: @Sendable (String) -> Void
+
+        public init(
+            engine: EngineConfiguration = EngineConfiguration(), now: @escaping @Sendable () -> Date = { Date() },
+            traceId: @escaping @Sendable (String) -> String = { "\($0)-\(UUID().uuidString.lowercased())" },
+            failpoint: @escaping @Sendable (String) -> Void = { _ in }
+        ) {
+            self.engine = engine
+            self.now = now
+            self.traceId = traceId
+            self.failpoint = failpoint
+        }
+    }
+
+    private let store: any Store
+    private let router: any OutputRouter
+    private let settings: Settings
+    private var endpoints: [String: Endpoint]
+    private var current: Engine
+    private var versions: [String: Engine] = [:]
+    private var running: Set<SessionKey> = []
+    private var draining = false
+    private var wakeUp: AsyncStream<Void>.Continuation?
+
+    public init(store: any Store, flows: FlowSet, endpoints: [Endpoint], router: any OutputRouter, settings: Settings = Settings()) {
+        self.store = store
+        self.router = router
+        self.settings = settings
+        self.endpoints = Dictionary(endpoints.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.current = Engine(flows: flows, configuration: settings.engine)
+        self.versions[flows.contentHash] = current
+    }
+
+    /// The hash of the flows new sessions start on.
+    public var flowHash: String { current.flows.contentHash }
+
+    /// Keeps the current flow files in the store, so sessions pinned to them can finish after a reload.
+    public func saveFlowVersion(files: [String: String]) async throws {
+        try await store.saveFlowVersion(FlowVersion(hash: current.flows.contentHash, files: files, createdAt: settings.now()))
+    }
+
+    /// Switches new sessions to other flows; running sessions finish on the version they started with.
+    public func reload(flows: FlowSet, files: [String: String]) async throws {
+        let engine = Engine(flows: flows, configuration: settings.engine)
+        try await store.saveFlowVersion(FlowVersion(hash: flows.contentHash, files: files, createdAt: settings.now()))
+        versions[flows.contentHash] = engine
+        current = engine
+    }
+
+    // MARK: Accepting
+
+    /// Stores an input durably and returns it with its id and trace id. The turn runs later, in order.
+    @discardableResult
+    public func accept(_ request: InboxRequest) async throws -> InboxEntry {
+        guard endpoints[request.endpoint] != nil else { throw RuntimeError.unknownEndpoint(request.endpoint) }
+        let traceId = request.traceId ?? settings.traceId(request.traceIdPrefix)
+        let entry = InboxEntry(
+            traceId: traceId, key: SessionKey(endpoint: request.endpoint, userId: request.userId, sessionId: request.sessionId),
+            kind: request.kind.rawValue, payload: request.payload.canonicalJSON, acceptedAt: settings.now())
+        let stored = try await store.accept(entry)
+        settings.failpoint("accepted")
+        wakeUp?.yield()
+        return stored
+    }
+
+    // MARK: Processing
+
+    /// Runs every pending input until none is left: sessions in parallel, each session's inputs in order.
+    ///
+    /// A session is handed to one task at a time, with its pending inputs in arrival order; inputs that arrive
+    /// meanwhile are picked up when that task ends. A store failure leaves the session's remaining inputs pending
+    /// for the next call.
+    public func processPending() async {
+        if draining { return }
+        draining = true
+        defer { draining = false }
+        var failed: Set<SessionKey> = []
+        await withTaskGroup(of: (key: SessionKey, failed: Bool).self) { group in
+            var active = 0
+            while true {
+                let pending = (try? await store.pendingInbox(limit: 1000)) ?? []
+                var batches: [SessionKey: [InboxEntry]] = [:]
+                var order: [SessionKey] = []
+                for entry in pending where !running.contains(entry.key) && !failed.contains(entry.key) {
+                    if batches[entry.key] == nil { order.append(entry.key) }
+                    batches[entry.key, default: []].append(entry)
+                }
+                for key in order {
+                    running.insert(key)
+                    active += 1
+                    let batch = batches[key]!
+                    group.addTask { await self.runTurns(batch) }
+                }
+                guard active > 0, let finished = await group.next() else { break }
+                active -= 1
+                running.remove(finished.key)
+                if finished.failed { failed.insert(finished.key) }
+            }
+        }
+    }
+
+    /// Processes inputs as they arrive, and retries failed ones every `retryInterval`, until ``stop()``.
+    public func run(retryInterval: Duration = .seconds(1)) async {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        wakeUp = continuation
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: retryInterval)
+                continuation.yield()
+            }
+        }
+        continuation.yield()
+        for await _ in stream {
+            await processPending()
+        }
+        ticker.cancel()
+        wakeUp = nil
+    }
+
+    /// Ends ``run()`` once the turns in progress are committed.
+    public func stop() {
+        wakeUp?.finish()
+    }
+
+    private func runTurns(_ entries: [InboxEntry]) async -> (key: SessionKey, failed: Bool) {
+        for entry in entries {
+            do {
+                try await runTurn(entry)
+            } catch {
+                return (entries[0].key, true)
+            }
+        }
+        return (entries[0].key, false)
+    }
+
+    private func runTurn(_ entry: InboxEntry) async throws {
+        guard let id = entry.id, let endpoint = endpoints[entry.key.endpoint] else { return }
+        let request = InboxPayload(json: (try? JSONValue.parse(entry.payload)) ?? .emptyObject)
+        let stored = try await store.session(entry.key)
+        let profileText = try await store.profile(userId: entry.key.userId)
+        let profile = profileText.flatMap { try? JSONValue.parse($0) }?.objectValue ?? [:]
+        let currentTime = Runtime.timestamp(entry.acceptedAt)
+        settings.failpoint("turn")
+
+        let previous = try await restore(stored, endpoint: endpoint, acceptedAt: entry.acceptedAt)
+        let input = Input(
+            text: request.text, data: request.data, userId: entry.key.userId, sessionId: entry.key.sessionId, channel: request.channel,
+            endpoint: endpoint.name, urlToken: endpoint.urlToken, traceId: entry.traceId, execution: previous.session.executionCount + 1,
+            currentTime: currentTime, speaker: request.speaker, handover: request.handover.map(HandoverEnd.init(status:)))
+
+        let outcome: TurnOutcome
+        if InboxEntry.Kind(rawValue: entry.kind) == .notify {
+            outcome = TurnOutcome(
+                kind: .notify, endpoint: endpoint, input: input, before: previous.session,
+                turn: Turn(session: previous.session, profile: profile, outputs: [Output(text: request.text, data: .object(request.data))], events: [], trace: []))
+        } else {
+            let turn: Turn
+            do {
+                turn = try previous.engine.run(input, session: previous.session, profile: profile)
+            } catch {
+                // The session cannot run on any known flows: record the failure and start afresh next time.
+                let failure = TurnError(message: "\(error)", address: nil)
+                turn = Turn(session: previous.session, profile: profile, outputs: [], events: [.error(failure)], trace: [])
+            }
+            outcome = TurnOutcome(kind: InboxEntry.Kind(rawValue: entry.kind) ?? .message, endpoint: endpoint, input: input, before: previous.session, turn: turn)
+        }
+
+        let sensitive = endpoint.dataProtection.disableSensitiveLogging
+        let now = settings.now()
+        let messages = router.deliveries(for: outcome).enumerated().map { index, delivery in
+            OutgoingMessage(
+                idempotencyKey: "\(entry.traceId)-\(index + 1)", key: entry.key, destination: delivery.destination,
+                payload: delivery.body.canonicalJSON, createdAt: now, sensitive: sensitive || delivery.sensitive)
+        }
+        var transcript: TranscriptRecord?
+        if endpoint.dataProtection.collectConversations, outcome.kind != .notify {
+            var record = TranscriptEntry(
+                turn: outcome.turn.session.executionCount, traceId: entry.traceId, flowHash: outcome.turn.session.flowHash,
+                flow: previous.session.flow, input: input,
+                profileBefore: profile, outputs: outcome.turn.outputs, events: outcome.turn.events, trace: outcome.turn.trace,
+                sessionDigest: TranscriptEntry.digest(of: outcome.turn.session))
+            if sensitive { record = record.redactedCopy }
+            transcript = TranscriptRecord(
+                key: entry.key, turn: record.turn, traceId: entry.traceId, entry: record.json.canonicalJSON, redacted: sensitive, createdAt: now)
+        }
+        let session = StoredSession(
+            key: entry.key, state: outcome.turn.session.json.canonicalJSON, flowHash: outcome.turn.session.flowHash, updatedAt: entry.acceptedAt)
+        let profileChanged = outcome.turn.profile != profile
+        try await store.commit(
+            TurnCommit(
+                inboxId: id, session: session, profile: profileChanged ? JSONValue.object(outcome.turn.profile).canonicalJSON : nil,
+                transcript: transcript, messages: messages, eraseInput: sensitive))
+        settings.failpoint("committed")
+    }
+
+    /// The session an input continues: the stored one, unless it expired or its flows are gone; else a new one.
+    private func restore(_ stored: StoredSession?, endpoint: Endpoint, acceptedAt: Date) async throws -> (session: Session, engine: Engine) {
+        if let stored, acceptedAt.timeIntervalSince(stored.updatedAt) <= Double(endpoint.sessionTTLMinutes * 60),
+            let json = try? JSONValue.parse(stored.state), let session = try? Session(json: json),
+            let engine = try await engine(for: session.flowHash)
+        {
+            return (session, engine)
+        }
+        return (try current.startSession(flow: endpoint.flow), current)
+    }
+
+    /// The engine for a flow hash: the current flows, a cached version, or one rebuilt from the store.
+    private func engine(for hash: String) async throws -> Engine? {
+        if let engine = versions[hash] { return engine }
+        guard let version = try await store.flowVersion(hash: hash) else { return nil }
+        let result = FlowLoader().load(sources: version.files.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        guard let flows = result.flowSet, flows.contentHash == hash else { return nil }
+        let engine = Engine(flows: flows, configuration: settings.engine)
+        versions[hash] = engine
+        return engine
+    }
+
+    /// ISO 8601 with milliseconds, UTC: the form `input.currentTime` takes.
+    public static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let seconds = Date(timeIntervalSince1970: Double(milliseconds / 1000))
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let base = formatter.string(from: seconds)
+        let fraction = String(format: "%03d", Int(milliseconds % 1000))
+        return base.replacingOccurrences(of: "Z", with: ".\(fraction)Z")
+    }
+}
+
+/// Runtime failures with a stable code.
+public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+
+    public static func unknownEndpoint(_ name: String) -> RuntimeError {
+        RuntimeError(code: "unknown_endpoint", message: "there is no endpoint '\(name)'")
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
