@@ -88,6 +88,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "parley-runtime-bench",
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows"],
+            path: "Benchmarks/RuntimeTurns",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "parley-crash-drill",
             dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows"],
             path: "Tests/CrashDrill",

@@ -22,16 +22,19 @@ public actor Runtime {
         public var traceId: @Sendable (String) -> String
         /// Called at named points (`accepted`, `turn`, `committed`): crash drills stop the process there.
         public var failpoint: @Sendable (String) -> Void
+        /// How many sessions run turns at the same time.
+        public var maxConcurrentSessions: Int
 
         public init(
             engine: EngineConfiguration = EngineConfiguration(), now: @escaping @Sendable () -> Date = { Date() },
             traceId: @escaping @Sendable (String) -> String = { "\($0)-\(UUID().uuidString.lowercased())" },
-            failpoint: @escaping @Sendable (String) -> Void = { _ in }
+            failpoint: @escaping @Sendable (String) -> Void = { _ in }, maxConcurrentSessions: Int = 8
         ) {
             self.engine = engine
             self.now = now
             self.traceId = traceId
             self.failpoint = failpoint
+            self.maxConcurrentSessions = max(1, maxConcurrentSessions)
         }
     }
 
@@ -90,36 +93,52 @@ public actor Runtime {
 
     /// Runs every pending input until none is left: sessions in parallel, each session's inputs in order.
     ///
-    /// A session is handed to one task at a time, with its pending inputs in arrival order; inputs that arrive
-    /// meanwhile are picked up when that task ends. A store failure leaves the session's remaining inputs pending
-    /// for the next call.
+    /// Pending inputs are read in arrival order and grouped by session; each group goes to one task, at most
+    /// ``Settings/maxConcurrentSessions`` at a time, and a session is never in two tasks at once. Inputs that
+    /// arrive meanwhile are read when the groups run out. A store failure leaves the session's remaining inputs
+    /// pending for the next call.
     public func processPending() async {
         if draining { return }
         draining = true
         defer { draining = false }
         var failed: Set<SessionKey> = []
+        let limit = settings.maxConcurrentSessions
         await withTaskGroup(of: (key: SessionKey, failed: Bool).self) { group in
+            var queue: [[InboxEntry]] = []
+            var next = 0
             var active = 0
             while true {
-                let pending = (try? await store.pendingInbox(limit: 1000)) ?? []
-                var batches: [SessionKey: [InboxEntry]] = [:]
-                var order: [SessionKey] = []
-                for entry in pending where !running.contains(entry.key) && !failed.contains(entry.key) {
-                    if batches[entry.key] == nil { order.append(entry.key) }
-                    batches[entry.key, default: []].append(entry)
+                if next == queue.count {
+                    queue = await pendingBatches(excluding: failed)
+                    next = 0
+                    if queue.isEmpty, active == 0 { break }
                 }
-                for key in order {
-                    running.insert(key)
+                while active < limit, next < queue.count {
+                    let batch = queue[next]
+                    next += 1
+                    running.insert(batch[0].key)
                     active += 1
-                    let batch = batches[key]!
                     group.addTask { await self.runTurns(batch) }
                 }
-                guard active > 0, let finished = await group.next() else { break }
+                guard active > 0, let finished = await group.next() else { continue }
                 active -= 1
                 running.remove(finished.key)
                 if finished.failed { failed.insert(finished.key) }
             }
         }
+    }
+
+    /// Pending inputs grouped by session, sessions in order of their oldest input; sessions that are running or
+    /// failed in this round are left out.
+    private func pendingBatches(excluding failed: Set<SessionKey>) async -> [[InboxEntry]] {
+        let pending = (try? await store.pendingInbox(limit: 1000)) ?? []
+        var batches: [SessionKey: [InboxEntry]] = [:]
+        var order: [SessionKey] = []
+        for entry in pending where !running.contains(entry.key) && !failed.contains(entry.key) {
+            if batches[entry.key] == nil { order.append(entry.key) }
+            batches[entry.key, default: []].append(entry)
+        }
+        return order.map { batches[$0]! }
     }
 
     /// Processes inputs as they arrive, and retries failed ones every `retryInterval`, until ``stop()``.
@@ -145,7 +164,9 @@ public actor Runtime {
         wakeUp?.finish()
     }
 
-    private func runTurns(_ entries: [InboxEntry]) async -> (key: SessionKey, failed: Bool) {
+    /// Runs a session's inputs in order. Not isolated to the actor: sessions run their turns in parallel, and
+    /// only the lookups of endpoints and flow versions go through the actor.
+    nonisolated private func runTurns(_ entries: [InboxEntry]) async -> (key: SessionKey, failed: Bool) {
         for entry in entries {
             do {
                 try await runTurn(entry)
@@ -156,8 +177,8 @@ public actor Runtime {
         return (entries[0].key, false)
     }
 
-    private func runTurn(_ entry: InboxEntry) async throws {
-        guard let id = entry.id, let endpoint = endpoints[entry.key.endpoint] else { return }
+    nonisolated private func runTurn(_ entry: InboxEntry) async throws {
+        guard let id = entry.id, let endpoint = await endpoint(named: entry.key.endpoint) else { return }
         let request = InboxPayload(json: (try? JSONValue.parse(entry.payload)) ?? .emptyObject)
         let stored = try await store.session(entry.key)
         let profileText = try await store.profile(userId: entry.key.userId)
@@ -216,6 +237,8 @@ public actor Runtime {
         settings.failpoint("committed")
     }
 
+    private func endpoint(named name: String) -> Endpoint? { endpoints[name] }
+
     /// The session an input continues: the stored one, unless it expired or its flows are gone; else a new one.
     private func restore(_ stored: StoredSession?, endpoint: Endpoint, acceptedAt: Date) async throws -> (session: Session, engine: Engine) {
         if let stored, acceptedAt.timeIntervalSince(stored.updatedAt) <= Double(endpoint.sessionTTLMinutes * 60),
@@ -238,15 +261,30 @@ public actor Runtime {
         return engine
     }
 
-    /// ISO 8601 with milliseconds, UTC: the form `input.currentTime` takes.
+    /// ISO 8601 with milliseconds, UTC: the form `input.currentTime` takes (`2025-01-01T12:00:00.000Z`).
+    ///
+    /// Computed from the Unix time with the proleptic Gregorian calendar; a date formatter costs more to create
+    /// than a whole turn without JavaScript.
     public static func timestamp(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let seconds = Date(timeIntervalSince1970: Double(milliseconds / 1000))
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let base = formatter.string(from: seconds)
-        let fraction = String(format: "%03d", Int(milliseconds % 1000))
-        return base.replacingOccurrences(of: "Z", with: ".\(fraction)Z")
+        var days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
+        let inDay = milliseconds - days * 86_400_000
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(inDay / 3_600_000, 2)):\(pad(inDay / 60_000 % 60, 2))"
+            + ":\(pad(inDay / 1000 % 60, 2)).\(pad(inDay % 1000, 3))Z"
     }
 }
 

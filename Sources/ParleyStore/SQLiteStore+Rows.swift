@@ -100,3 +100,11 @@ extension SessionKey {
     /// The key as statement arguments, in the column order `endpoint, user_id, session_id`.
     var arguments: StatementArguments { [endpoint, userId, sessionId] }
 }
+
+extension Database {
+    /// Runs a statement from GRDB's per-connection statement cache: the hot paths (accept, commit, session reads)
+    /// run the same few statements for every turn, and compiling them each time costs more than running them.
+    func executeCached(sql: String, arguments: StatementArguments) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}

@@ -6,7 +6,8 @@ import GRDB
 extension SQLiteStore {
     public func session(_ key: SessionKey) async throws -> StoredSession? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?", arguments: key.arguments)
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?"), arguments: key.arguments)
                 .map(StoredSession.init(row:))
         }
     }
@@ -27,7 +28,7 @@ extension SQLiteStore {
 
     public func profile(userId: String) async throws -> String? {
         try await read { db in
-            try String.fetchOne(db, sql: "SELECT profile FROM profiles WHERE user_id = ?", arguments: [userId])
+            try String.fetchOne(db.cachedStatement(sql: "SELECT profile FROM profiles WHERE user_id = ?"), arguments: [userId])
         }
     }
 

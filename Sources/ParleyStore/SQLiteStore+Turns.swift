@@ -7,7 +7,7 @@ extension SQLiteStore {
     public func accept(_ entry: InboxEntry) async throws -> InboxEntry {
         // The write returns only once SQLite has committed (synchronous = FULL), so the entry is durable.
         try await write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO inbox (trace_id, endpoint, user_id, session_id, kind, payload, accepted_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -38,8 +38,7 @@ extension SQLiteStore {
         // One write block is one transaction: any error thrown inside rolls back everything written before it.
         try await write { db in
             let processed = try Bool.fetchOne(
-                db,
-                sql: "SELECT processed_at IS NOT NULL FROM inbox WHERE id = ?",
+                db.cachedStatement(sql: "SELECT processed_at IS NOT NULL FROM inbox WHERE id = ?"),
                 arguments: [turn.inboxId]
             )
             guard let processed else {
@@ -50,13 +49,13 @@ extension SQLiteStore {
             }
             // The row stays (so a second commit is recognised as one); an erased input keeps no payload, and
             // secure_delete zeroes the old bytes.
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE inbox SET processed_at = ?, payload = CASE WHEN ? THEN '' ELSE payload END WHERE id = ?",
                 arguments: [turn.session.updatedAt.storeMilliseconds, turn.eraseInput, turn.inboxId]
             )
 
             let session = turn.session
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO sessions (endpoint, user_id, session_id, state, flow_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (endpoint, user_id, session_id)
@@ -66,7 +65,7 @@ extension SQLiteStore {
             )
 
             if let profile = turn.profile {
-                try db.execute(
+                try db.executeCached(
                     sql: """
                         INSERT INTO profiles (user_id, profile, updated_at) VALUES (?, ?, ?)
                         ON CONFLICT (user_id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at
@@ -76,7 +75,7 @@ extension SQLiteStore {
             }
 
             if let record = turn.transcript {
-                try db.execute(
+                try db.executeCached(
                     sql: """
                         INSERT INTO transcripts (endpoint, user_id, session_id, turn, trace_id, entry, redacted, created_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -88,7 +87,7 @@ extension SQLiteStore {
             }
 
             for message in turn.messages {
-                try db.execute(
+                try db.executeCached(
                     sql: """
                         INSERT INTO outbox (idempotency_key, endpoint, user_id, session_id, destination, payload, sensitive,
                             created_at, attempts, next_attempt_at, status, last_error)

@@ -192,3 +192,20 @@ final class Counter: Sendable {
         }
     }
 }
+
+@Suite struct TimestampTests {
+    @Test func matchesFoundationsISO8601Formatter() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var random = SystemRandomNumberGenerator()
+        var dates = [0, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -1, -86_400_000, 1_767_225_600_123].map {
+            Date(timeIntervalSince1970: Double($0) / 1000)
+        }
+        for _ in 0..<2000 { dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000_000...8_000_000_000_000, using: &random)) / 1000)) }
+        for date in dates {
+            #expect(Runtime.timestamp(date) == formatter.string(from: date), "\(date.timeIntervalSince1970)")
+        }
+        #expect(Runtime.timestamp(Date(timeIntervalSince1970: 1_735_732_800)) == "2025-01-01T12:00:00.000Z")
+    }
+}
