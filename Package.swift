@@ -16,12 +16,22 @@ let package = Package(
         .library(name: "ParleyEngine", targets: ["ParleyEngine"]),
         .library(name: "ParleyStore", targets: ["ParleyStore"]),
         .library(name: "ParleyRuntime", targets: ["ParleyRuntime"]),
+        .library(name: "ParleyDelivery", targets: ["ParleyDelivery"]),
+        .library(name: "ParleyEndpoints", targets: ["ParleyEndpoints"]),
+        .library(name: "ParleyServer", targets: ["ParleyServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -69,9 +79,55 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ParleyDelivery",
+            dependencies: [
+                "ParleyRuntime",
+                "ParleyStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleyEndpoints",
+            dependencies: ["ParleyRuntime", "ParleyEngine", "ParleyFlows", "ParleyStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleyServer",
+            dependencies: [
+                "ParleyEndpoints",
+                "ParleyDelivery",
+                "ParleyRuntime",
+                "ParleyEngine",
+                "ParleyFlows",
+                "ParleyScript",
+                "ParleyStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "parley",
             dependencies: [
+                "ParleyServer",
+                "ParleyDelivery",
+                "ParleyEndpoints",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "ParleyRuntime",
                 "ParleyStore",
                 "ParleyFlows",
@@ -119,6 +175,26 @@ let package = Package(
         .testTarget(
             name: "ParleyRuntimeTests",
             dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "parley-crash-drill"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyDeliveryTests",
+            dependencies: [
+                "ParleyDelivery", "ParleyRuntime", "ParleyStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyServerTests",
+            dependencies: [
+                "ParleyServer", "ParleyEndpoints", "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows",
+                "parley",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -154,7 +154,11 @@ private struct Reader {
             case "host": host = string(value, field: key) ?? host
             case "port":
                 if let number = integer(value, field: key) {
-                    if (1...65535).contains(number) { port = number } else { fail("'port' must be between 1 and 65535", at: location(value)) }
+                    if (0...65535).contains(number) {
+                        port = number
+                    } else {
+                        fail("'port' must be between 0 (any free port) and 65535", at: location(value))
+                    }
                 }
             case "baseURL":
                 if let url = string(value, field: key) {

@@ -18,13 +18,21 @@ public struct TurnOutcome: Sendable {
     /// The session before the turn (was it handed over?).
     public var before: Session
     public var turn: Turn
+    /// The session's earlier turns, loaded only when the turn hands over (the handover request carries them).
+    public var history: [TranscriptEntry]
 
-    public init(kind: InboxEntry.Kind, endpoint: Endpoint, input: Input, before: Session, turn: Turn) {
+    public init(kind: InboxEntry.Kind, endpoint: Endpoint, input: Input, before: Session, turn: Turn, history: [TranscriptEntry] = []) {
         self.kind = kind
         self.endpoint = endpoint
         self.input = input
         self.before = before
         self.turn = turn
+        self.history = history
+    }
+
+    /// True when the turn handed the conversation to a human.
+    public var handsOver: Bool {
+        turn.events.contains { if case .handover = $0 { true } else { false } }
     }
 }
 

@@ -24,17 +24,24 @@ public actor Runtime {
         public var failpoint: @Sendable (String) -> Void
         /// How many sessions run turns at the same time.
         public var maxConcurrentSessions: Int
+        /// Called after every committed turn that enqueued messages: wakes the delivery loop.
+        public var onCommit: @Sendable () -> Void
+        /// Called with the time each turn took, from reading the session to the commit (metrics).
+        public var observeTurn: @Sendable (Duration) -> Void
 
         public init(
             engine: EngineConfiguration = EngineConfiguration(), now: @escaping @Sendable () -> Date = { Date() },
             traceId: @escaping @Sendable (String) -> String = { "\($0)-\(UUID().uuidString.lowercased())" },
-            failpoint: @escaping @Sendable (String) -> Void = { _ in }, maxConcurrentSessions: Int = 8
+            failpoint: @escaping @Sendable (String) -> Void = { _ in }, maxConcurrentSessions: Int = 8,
+            onCommit: @escaping @Sendable () -> Void = {}, observeTurn: @escaping @Sendable (Duration) -> Void = { _ in }
         ) {
             self.engine = engine
             self.now = now
             self.traceId = traceId
             self.failpoint = failpoint
             self.maxConcurrentSessions = max(1, maxConcurrentSessions)
+            self.onCommit = onCommit
+            self.observeTurn = observeTurn
         }
     }
 
@@ -47,6 +54,8 @@ public actor Runtime {
     private var running: Set<SessionKey> = []
     private var draining = false
     private var wakeUp: AsyncStream<Void>.Continuation?
+    /// Callers of ``acceptAndWait(_:timeout:)`` by trace id.
+    private var waiters: [String: CheckedContinuation<TurnOutcome, any Error>] = [:]
 
     public init(store: any Store, flows: FlowSet, endpoints: [Endpoint], router: any OutputRouter, settings: Settings = Settings()) {
         self.store = store
@@ -87,6 +96,29 @@ public actor Runtime {
         settings.failpoint("accepted")
         wakeUp?.yield()
         return stored
+    }
+
+    /// Accepts an input and waits until its turn is committed: the REST endpoint's synchronous answer.
+    ///
+    /// The input is stored first, like any other; if the turn does not commit within `timeout` the call throws
+    /// ``RuntimeError/turnTimeout`` and the input still runs later.
+    public func acceptAndWait(_ request: InboxRequest, timeout: Duration = .seconds(30)) async throws -> TurnOutcome {
+        var request = request
+        let traceId = request.traceId ?? settings.traceId(request.traceIdPrefix)
+        request.traceId = traceId
+        let accepted = try await accept(request)
+        return try await withCheckedThrowingContinuation { continuation in
+            waiters[accepted.traceId] = continuation
+            wakeUp?.yield()
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.resolve(accepted.traceId, with: .failure(RuntimeError.turnTimeout))
+            }
+        }
+    }
+
+    private func resolve(_ traceId: String, with result: Result<TurnOutcome, any Error>) {
+        waiters.removeValue(forKey: traceId)?.resume(with: result)
     }
 
     // MARK: Processing
@@ -179,6 +211,7 @@ public actor Runtime {
 
     nonisolated private func runTurn(_ entry: InboxEntry) async throws {
         guard let id = entry.id, let endpoint = await endpoint(named: entry.key.endpoint) else { return }
+        let started = ContinuousClock.now
         let request = InboxPayload(json: (try? JSONValue.parse(entry.payload)) ?? .emptyObject)
         let stored = try await store.session(entry.key)
         let profileText = try await store.profile(userId: entry.key.userId)
@@ -192,10 +225,11 @@ public actor Runtime {
             endpoint: endpoint.name, urlToken: endpoint.urlToken, traceId: entry.traceId, execution: previous.session.executionCount + 1,
             currentTime: currentTime, speaker: request.speaker, handover: request.handover.map(HandoverEnd.init(status:)))
 
-        let outcome: TurnOutcome
-        if InboxEntry.Kind(rawValue: entry.kind) == .notify {
+        var outcome: TurnOutcome
+        if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .notify || kind == .agentMessage {
+            // Sent to the user as they are; the flow does not run and the session does not change.
             outcome = TurnOutcome(
-                kind: .notify, endpoint: endpoint, input: input, before: previous.session,
+                kind: kind, endpoint: endpoint, input: input, before: previous.session,
                 turn: Turn(session: previous.session, profile: profile, outputs: [Output(text: request.text, data: .object(request.data))], events: [], trace: []))
         } else {
             let turn: Turn
@@ -209,6 +243,9 @@ public actor Runtime {
             outcome = TurnOutcome(kind: InboxEntry.Kind(rawValue: entry.kind) ?? .message, endpoint: endpoint, input: input, before: previous.session, turn: turn)
         }
 
+        if outcome.handsOver {
+            outcome.history = try await store.transcript(entry.key).compactMap { try? TranscriptEntry(json: JSONValue.parse($0.entry)) }
+        }
         let sensitive = endpoint.dataProtection.disableSensitiveLogging
         let now = settings.now()
         let messages = router.deliveries(for: outcome).enumerated().map { index, delivery in
@@ -217,7 +254,7 @@ public actor Runtime {
                 payload: delivery.body.canonicalJSON, createdAt: now, sensitive: sensitive || delivery.sensitive)
         }
         var transcript: TranscriptRecord?
-        if endpoint.dataProtection.collectConversations, outcome.kind != .notify {
+        if endpoint.dataProtection.collectConversations, outcome.kind != InboxEntry.Kind.notify, outcome.kind != InboxEntry.Kind.agentMessage {
             var record = TranscriptEntry(
                 turn: outcome.turn.session.executionCount, traceId: entry.traceId, flowHash: outcome.turn.session.flowHash,
                 flow: previous.session.flow, input: input,
@@ -235,6 +272,9 @@ public actor Runtime {
                 inboxId: id, session: session, profile: profileChanged ? JSONValue.object(outcome.turn.profile).canonicalJSON : nil,
                 transcript: transcript, messages: messages, eraseInput: sensitive))
         settings.failpoint("committed")
+        settings.observeTurn(ContinuousClock.now - started)
+        if !messages.isEmpty { settings.onCommit() }
+        await resolve(entry.traceId, with: .success(outcome))
     }
 
     private func endpoint(named name: String) -> Endpoint? { endpoints[name] }
@@ -296,6 +336,9 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func unknownEndpoint(_ name: String) -> RuntimeError {
         RuntimeError(code: "unknown_endpoint", message: "there is no endpoint '\(name)'")
     }
+
+    /// The turn of an ``Runtime/acceptAndWait(_:timeout:)`` call did not commit in time.
+    public static let turnTimeout = RuntimeError(code: "turn_timeout", message: "the turn did not finish in time")
 
     public var description: String { "\(code): \(message)" }
 }

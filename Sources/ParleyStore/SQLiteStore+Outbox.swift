@@ -77,6 +77,12 @@ extension SQLiteStore {
         }
     }
 
+    public func countMessages(status: OutgoingMessage.Status) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE status = ?", arguments: [status.rawValue]) ?? 0
+        }
+    }
+
     /// Puts dead letters back in the queue, due at `now` with no attempts; `lastError` keeps the reason they died
     /// until the next attempt. Ids that are not dead letters are ignored.
     public func retryDead(ids: [Int64]?, now: Date) async throws -> Int {

@@ -54,6 +54,8 @@ public protocol Store: Sendable {
     func markDead(id: Int64, attempts: Int, error: String) async throws
     /// Messages in a state, oldest first.
     func messages(status: OutgoingMessage.Status, limit: Int) async throws -> [OutgoingMessage]
+    /// How many messages are in a state (for the outbox depth and dead-letter metrics).
+    func countMessages(status: OutgoingMessage.Status) async throws -> Int
     /// Puts dead letters back in the queue (all of them when `ids` is nil) with attempts reset; returns how many.
     func retryDead(ids: [Int64]?, now: Date) async throws -> Int
 

@@ -8,7 +8,8 @@ struct Parley: AsyncParsableCommand {
         commandName: "parley",
         abstract: "An open flow runtime for conversational AI.",
         subcommands: [
-            ValidateCommand.self, ChatCommand.self, TestCommand.self, ReplayCommand.self, SessionsCommand.self, GraphCommand.self,
+            ServeCommand.self, ValidateCommand.self, ChatCommand.self, TestCommand.self, ReplayCommand.self, SessionsCommand.self,
+            KeysCommand.self, OutboxCommand.self, GraphCommand.self,
         ]
     )
 

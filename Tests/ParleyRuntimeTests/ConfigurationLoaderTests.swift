@@ -56,7 +56,7 @@ import Testing
         } catch {
             #expect(
                 error.description.components(separatedBy: "\n") == [
-                    "parley.yaml:2:9: 'port' must be between 1 and 65535",
+                    "parley.yaml:2:9: 'port' must be between 0 (any free port) and 65535",
                     "parley.yaml:3:15: environment variable 'MISSING' is not set (used by 'adminToken')",
                     "parley.yaml:4:1: unknown key 'stor'; did you mean 'store'?",
                     "parley.yaml:7:11: unknown endpoint type 'webhok' (types: webhook, rest, voiceCopilot)",

@@ -1,0 +1,64 @@
+import Foundation
+import ParleyRuntime
+
+extension DeliveryService {
+    /// How the service delivers: timeouts, retries, concurrency, and the clock and random source it decides with.
+    ///
+    /// Built from `parley.yaml`'s `delivery` section with ``init(configuration:now:random:)``; tests inject a clock
+    /// and a fixed random source so retry dates are exact.
+    public struct Settings: Sendable {
+        /// The limit on one attempt (connecting, sending and receiving the answer's head), in milliseconds.
+        public var timeoutMs: Int
+        /// Backoff, `Retry-After` cap and retry window.
+        public var retry: RetryPolicy
+        /// At most this many messages are in flight at once (each from a different session).
+        public var maxConcurrentDeliveries: Int
+        /// The longest ``DeliveryService/run()`` sleeps without looking at the outbox, so messages changed by other
+        /// processes (`parley outbox retry`, another instance) are noticed without a ``DeliveryService/wake()``.
+        public var pollInterval: Duration
+        /// The `User-Agent` header of every delivery.
+        public var userAgent: String
+        /// The current time: when messages are due, how old they are, when to retry.
+        public var now: @Sendable () -> Date
+        /// A number in `0..<1` for the backoff jitter.
+        public var random: @Sendable () -> Double
+
+        /// Settings with DESIGN §6's defaults: a 10 s timeout, a 24 h retry window, backoff from 1 s doubling to 10
+        /// minutes, 32 messages in flight.
+        public init(
+            timeoutMs: Int = 10_000,
+            retry: RetryPolicy = RetryPolicy(),
+            maxConcurrentDeliveries: Int = 32,
+            pollInterval: Duration = .seconds(5),
+            userAgent: String = DeliveryService.userAgent,
+            now: @escaping @Sendable () -> Date = { Date() },
+            random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        ) {
+            self.timeoutMs = max(1, timeoutMs)
+            self.retry = retry
+            self.maxConcurrentDeliveries = max(1, maxConcurrentDeliveries)
+            self.pollInterval = pollInterval
+            self.userAgent = userAgent
+            self.now = now
+            self.random = random
+        }
+
+        /// Settings from the configuration's `delivery` section (`timeoutMs`, `retryWindowSeconds`), other values
+        /// at their defaults.
+        public init(
+            configuration: Configuration.DeliverySettings,
+            now: @escaping @Sendable () -> Date = { Date() },
+            random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        ) {
+            self.init(
+                timeoutMs: configuration.timeoutMs,
+                retry: RetryPolicy(retryWindow: TimeInterval(configuration.retryWindowSeconds)),
+                now: now,
+                random: random
+            )
+        }
+    }
+
+    /// The default `User-Agent`: `Parley/1 (outbox delivery)`.
+    public static let userAgent = "Parley/1 (outbox delivery)"
+}

@@ -1,0 +1,80 @@
+import Foundation
+import ParleyFlows
+
+/// A request body as the endpoint URL, inject and notify take it: `{userId, sessionId, text?, data?}`.
+///
+/// Validation follows DESIGN §5.1 and stops at the first problem, in field order: `userId`, `sessionId`, `text`,
+/// `data`, then "at least one of text and data".
+public struct UserMessage: Sendable, Hashable {
+    public var userId: String
+    public var sessionId: String
+    public var text: String?
+    public var data: [String: JSONValue]?
+
+    public static let maxIdLength = 256
+    public static let maxTextLength = 10_000
+
+    public init(userId: String, sessionId: String, text: String? = nil, data: [String: JSONValue]? = nil) {
+        self.userId = userId
+        self.sessionId = sessionId
+        self.text = text
+        self.data = data
+    }
+
+    /// Parses and checks a JSON body.
+    public init(body: [UInt8]) throws(APIError) {
+        let object = try Self.object(body)
+        try self.init(object: object)
+    }
+
+    init(object: [String: JSONValue]) throws(APIError) {
+        userId = try Self.identifier(object, "userId")
+        sessionId = try Self.identifier(object, "sessionId")
+        switch object["text"] {
+        case nil, .null?: text = nil
+        case .string(let value)?:
+            guard value.count <= Self.maxTextLength else { throw .invalidField("text", "must be at most \(Self.maxTextLength) characters") }
+            text = value
+        default: throw .invalidField("text", "must be a string")
+        }
+        switch object["data"] {
+        case nil, .null?: data = nil
+        case .object(let value)?: data = value
+        default: throw .invalidField("data", "must be a JSON object")
+        }
+        if (text ?? "").isEmpty, data == nil { throw .missingTextOrData }
+    }
+
+    /// The body as a JSON object, or `invalid_json`.
+    static func object(_ body: [UInt8]) throws(APIError) -> [String: JSONValue] {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
+            throw .invalidJSON("the body is not valid JSON")
+        }
+        guard let object = value.objectValue else { throw .invalidJSON() }
+        return object
+    }
+
+    static func identifier(_ object: [String: JSONValue], _ field: String) throws(APIError) -> String {
+        guard let value = object[field] else { throw .invalidField(field, "is required") }
+        guard case .string(let text) = value, !text.isEmpty else { throw .invalidField(field, "must be a non-empty string") }
+        guard text.count <= maxIdLength else { throw .invalidField(field, "must be at most \(maxIdLength) characters") }
+        return text
+    }
+}
+
+/// `POST /handover/<urlToken>/end`: `{userId, sessionId, status: completed|cancelled|error}`.
+public struct HandoverEndRequest: Sendable, Hashable {
+    public var userId: String
+    public var sessionId: String
+    public var status: String
+
+    public init(body: [UInt8]) throws(APIError) {
+        let object = try UserMessage.object(body)
+        userId = try UserMessage.identifier(object, "userId")
+        sessionId = try UserMessage.identifier(object, "sessionId")
+        guard let status = object["status"]?.stringValue, ["completed", "cancelled", "error"].contains(status) else {
+            throw .invalidField("status", "must be completed, cancelled or error")
+        }
+        self.status = status
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Hummingbird
+import ParleyEndpoints
+import ParleyFlows
+import ParleyRuntime
+import ParleyStore
+
+extension ParleyServer {
+    /// `/api/v1`: API keys, sessions and transcripts, the outbox (DESIGN §5.6), behind `Authorization: Bearer`.
+    func addAdminRoutes(to router: Router<BasicRequestContext>) {
+        let api = router.group("/api/v1")
+        api.post("/endpoints/{name}/keys") { request, context in
+            try self.authorize(request)
+            let endpoint = try self.endpoint(context)
+            let body = try await Self.collect(request, limit: 65_536)
+            let name = body.isEmpty ? nil : (try? JSONValue.parse(String(decoding: body, as: UTF8.self)))?["name"]?.stringValue
+            let (record, key) = APIKeys.make(endpoint: endpoint.name, name: name ?? "key", now: Date())
+            try await self.store.createKey(record)
+            return JSONResponse.make(
+                [
+                    "id": .string(record.id), "name": .string(record.name), "key": .string(key), "keyPreview": .string(record.keyPreview),
+                    "createdAt": .string(Runtime.timestamp(record.createdAt)),
+                ], status: .created)
+        }
+        api.get("/endpoints/{name}/keys") { request, context in
+            try self.authorize(request)
+            let endpoint = try self.endpoint(context)
+            let keys = try await self.store.keys(endpoint: endpoint.name).map { key -> JSONValue in
+                [
+                    "id": .string(key.id), "name": .string(key.name), "keyPreview": .string(key.keyPreview),
+                    "createdAt": .string(Runtime.timestamp(key.createdAt)), "revokedAt": key.revokedAt.map { .string(Runtime.timestamp($0)) } ?? .null,
+                ]
+            }
+            return JSONResponse.make(["keys": .array(keys)])
+        }
+        api.delete("/endpoints/{name}/keys/{id}") { request, context in
+            try self.authorize(request)
+            let endpoint = try self.endpoint(context)
+            guard try await self.store.revokeKey(endpoint: endpoint.name, id: context.parameters.get("id") ?? "", at: Date()) else {
+                throw APIError.unknownKey
+            }
+            return Response(status: .noContent)
+        }
+        api.get("/sessions") { request, context in
+            try self.authorize(request)
+            let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100
+            let sessions = try await self.store.sessions(endpoint: request.uri.queryParameters.get("endpoint"), limit: limit)
+            return JSONResponse.make(["sessions": .array(sessions.map(Self.summary))])
+        }
+        api.get("/sessions/{endpoint}/{user}/{session}") { request, context in
+            try self.authorize(request)
+            guard let stored = try await self.store.session(try Self.sessionKey(context)) else { throw APIError.unknownSession }
+            var object = Self.summary(stored).objectValue ?? [:]
+            object["state"] = (try? JSONValue.parse(stored.state)) ?? .null
+            return JSONResponse.make(.object(object))
+        }
+        api.get("/sessions/{endpoint}/{user}/{session}/transcript") { request, context in
+            try self.authorize(request)
+            let key = try Self.sessionKey(context)
+            let records = try await self.store.transcript(key)
+            guard !records.isEmpty else { throw APIError.unknownSession }
+            let transcript = try Transcript(key: key, records: records)
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: ByteBuffer(string: transcript.jsonLines)))
+        }
+        api.get("/outbox") { request, context in
+            try self.authorize(request)
+            let status = OutgoingMessage.Status(rawValue: request.uri.queryParameters.get("status") ?? "dead") ?? .dead
+            let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100
+            let messages = try await self.store.messages(status: status, limit: limit).map(Self.describe)
+            return JSONResponse.make(["messages": .array(messages)])
+        }
+        api.post("/outbox/retry") { request, context in
+            try self.authorize(request)
+            let body = try await Self.collect(request, limit: 1_048_576)
+            let ids = body.isEmpty ? nil : (try? JSONValue.parse(String(decoding: body, as: UTF8.self)))?["ids"]?.arrayValue?.compactMap {
+                $0.numberValue.map(Int64.init)
+            }
+            let retried = try await self.store.retryDead(ids: ids, now: Date())
+            return JSONResponse.make(["retried": .number(Double(retried))])
+        }
+    }
+
+    /// Constant-time comparison with the configured admin token; no token configured turns the API off.
+    private func authorize(_ request: Request) throws {
+        let token = configuration.server.adminToken
+        guard !token.isEmpty else { throw APIError.adminDisabled }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
+        let presented = Array(header.dropFirst("Bearer ".count).utf8)
+        let expected = Array(token.utf8)
+        var difference = UInt8(presented.count == expected.count ? 0 : 1)
+        for index in expected.indices { difference |= expected[index] ^ (index < presented.count ? presented[index] : 0) }
+        guard difference == 0 else { throw APIError.unauthorized }
+    }
+
+    private func endpoint(_ context: BasicRequestContext) throws -> Endpoint {
+        guard let endpoint = configuration.endpoint(named: context.parameters.get("name") ?? "") else { throw APIError.unknownEndpointName }
+        return endpoint
+    }
+
+    private static func sessionKey(_ context: BasicRequestContext) throws -> SessionKey {
+        SessionKey(
+            endpoint: context.parameters.get("endpoint") ?? "", userId: context.parameters.get("user") ?? "",
+            sessionId: context.parameters.get("session") ?? "")
+    }
+
+    private static func summary(_ session: StoredSession) -> JSONValue {
+        let turns = (try? JSONValue.parse(session.state))?["executionCount"] ?? 0
+        return [
+            "endpoint": .string(session.key.endpoint), "userId": .string(session.key.userId), "sessionId": .string(session.key.sessionId),
+            "flowHash": .string(session.flowHash), "updatedAt": .string(Runtime.timestamp(session.updatedAt)), "turns": turns,
+        ]
+    }
+
+    private static func describe(_ message: OutgoingMessage) -> JSONValue {
+        [
+            "id": .number(Double(message.id ?? 0)), "status": .string(message.status.rawValue), "attempts": .number(Double(message.attempts)),
+            "endpoint": .string(message.key.endpoint), "userId": .string(message.key.userId), "sessionId": .string(message.key.sessionId),
+            "destination": .string(message.destination), "idempotencyKey": .string(message.idempotencyKey),
+            "createdAt": .string(Runtime.timestamp(message.createdAt)), "nextAttemptAt": .string(Runtime.timestamp(message.nextAttemptAt)),
+            "lastError": message.lastError.map(JSONValue.string) ?? .null,
+        ]
+    }
+}

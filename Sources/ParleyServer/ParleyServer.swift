@@ -1,0 +1,109 @@
+import Foundation
+import Hummingbird
+import Logging
+import ParleyEndpoints
+import ParleyFlows
+import ParleyRuntime
+import ParleyStore
+import Prometheus
+import Synchronization
+
+/// The HTTP face of a deployment: routes requests to the adapters, the runtime and the store (DESIGN §5).
+///
+/// It owns the runtime; the composition root (`parley serve`) adds the runtime's turn loop, the delivery loop and
+/// the HTTP server to one `ServiceGroup`, and calls ``beginShutdown()`` when a shutdown signal arrives so new
+/// requests get `503 shutting_down` while running turns finish.
+///
+/// ```swift
+/// let server = ParleyServer(configuration: configuration, flows: flows, flowFiles: files, store: store)
+/// let app = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 8080)))
+/// ```
+public final class ParleyServer: Sendable {
+    public let configuration: Configuration
+    public let store: any Store
+    public let runtime: Runtime
+    public let metrics: ServerMetrics
+    let logger: Logger
+    private let shuttingDown = Atomic<Bool>(false)
+    /// How long a REST request waits for its turn.
+    let restTimeout: Duration
+
+    /// - Parameters:
+    ///   - flows: the validated flows; `flowFiles` their YAML texts by file name, kept in the store for pinning.
+    ///   - settings: runtime settings; `onCommit` should wake the delivery loop.
+    public init(
+        configuration: Configuration, flows: FlowSet, store: any Store, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        settings: Runtime.Settings = Runtime.Settings(), logger: Logger = Logger(label: "parley"), restTimeout: Duration = .seconds(30)
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.restTimeout = restTimeout
+        self.metrics = ServerMetrics(registry: registry)
+        var settings = settings
+        let metrics = self.metrics
+        let observe = settings.observeTurn
+        settings.observeTurn = { duration in
+            metrics.turnDuration.recordNanoseconds(duration.nanoseconds)
+            observe(duration)
+        }
+        self.runtime = Runtime(
+            store: store, flows: flows, endpoints: configuration.endpoints, router: EndpointRouter(), settings: settings)
+    }
+
+    /// New requests get `503 shutting_down` from now on.
+    public func beginShutdown() {
+        shuttingDown.store(true, ordering: .relaxed)
+    }
+
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
+
+    /// Every route of DESIGN §5.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/health") { _, _ in JSONResponse.make(["status": "ok"]) }
+        router.get("/ready") { _, _ in try await self.ready() }
+        router.get("/metrics") { _, _ in try await self.metricsText() }
+        addAdminRoutes(to: router)
+        router.post("/inject/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .inject) }
+        router.post("/notify/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .notify) }
+        router.post("/handover/{token}/message") { request, context in
+            try await self.endpointRequest(request, context: context, route: .handoverMessage)
+        }
+        router.post("/handover/{token}/end") { request, context in try await self.endpointRequest(request, context: context, route: .handoverEnd) }
+        router.post("/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .message) }
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+            router.on("/{token}", method: method) { _, context -> Response in
+                let token = context.parameters.get("token") ?? ""
+                guard self.configuration.endpoint(token: token.lowercased()) != nil else { throw APIError.unknownEndpoint }
+                throw APIError.methodNotAllowed
+            }
+        }
+        return router
+    }
+
+    // MARK: Operations
+
+    private func ready() async throws -> Response {
+        do {
+            _ = try await store.sessions(endpoint: nil, limit: 1)
+        } catch {
+            throw APIError.notReady
+        }
+        return JSONResponse.make(["status": "ready", "flowHash": .string(await runtime.flowHash)])
+    }
+
+    private func metricsText() async throws -> Response {
+        if let pending = try? await store.countMessages(status: .pending) { metrics.outboxDepth.set(to: Double(pending)) }
+        if let dead = try? await store.countMessages(status: .dead) { metrics.deadLetters.set(to: Double(dead)) }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import ParleyRuntime
+import ParleyServer
+import ParleyStore
+
+/// `parley keys create|list|revoke --endpoint NAME`: an endpoint's API keys, stored hashed.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create, list and revoke an endpoint's API keys (X-Webhook-Key).",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    struct Options: ParsableArguments {
+        @Option(help: "The endpoint's name.")
+        var endpoint: String
+
+        @Option(help: "The configuration file.")
+        var config = "parley.yaml"
+
+        /// The store, after checking that the configuration has the endpoint.
+        func open() throws -> any Store {
+            let configuration = try StoreSource.configuration(config)
+            guard configuration.endpoint(named: endpoint) != nil else {
+                throw UsageError("\(config) has no endpoint '\(endpoint)' (endpoints: \(configuration.endpoints.map(\.name).joined(separator: ", ")))")
+            }
+            return try StoreSource.open(configuration)
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key; it is printed once and stored only as a hash.")
+
+        @OptionGroup var options: Options
+
+        @Option(help: "A name to tell keys apart.")
+        var name = "key"
+
+        func run() async throws {
+            let store = try options.open()
+            let (record, key) = APIKeys.make(endpoint: options.endpoint, name: name, now: Date())
+            try await store.createKey(record)
+            emit("id: \(record.id)")
+            emit("key: \(key)")
+            emit("Store the key now: Parley keeps only its hash and cannot show it again.")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (previews only), newest first.")
+
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let keys = try await options.open().keys(endpoint: options.endpoint)
+            for key in keys {
+                let state = key.revokedAt.map { "revoked \(Runtime.timestamp($0))" } ?? "active"
+                emit("\(key.id)\t\(key.name)\t\(key.keyPreview)\tcreated \(Runtime.timestamp(key.createdAt))\t\(state)")
+            }
+            if keys.isEmpty { emit("no keys") }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key by id.")
+
+        @OptionGroup var options: Options
+
+        @Option(help: "The key's id.")
+        var id: String
+
+        func run() async throws {
+            guard try await options.open().revokeKey(endpoint: options.endpoint, id: id, at: Date()) else {
+                FileHandleOutput.standardError("no active key \(id) on endpoint \(options.endpoint)")
+                throw ExitCode(1)
+            }
+            emit("revoked \(id)")
+        }
+    }
+}

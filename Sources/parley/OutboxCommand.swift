@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import ParleyRuntime
+import ParleyStore
+
+/// `parley outbox list|retry`: shows outgoing messages and puts dead letters back in the queue (DESIGN §6, §8).
+///
+/// Bodies are never printed: they may hold user text.
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox",
+        abstract: "Show undelivered messages and re-drive dead letters.",
+        subcommands: [List.self, Retry.self]
+    )
+
+    /// The states `--status` accepts.
+    enum StatusOption: String, CaseIterable, ExpressibleByArgument {
+        case pending, delivered, dead
+
+        var status: OutgoingMessage.Status {
+            switch self {
+            case .pending: .pending
+            case .delivered: .delivered
+            case .dead: .dead
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List outgoing messages, oldest first: pending and dead ones unless --status says otherwise.",
+            discussion: "One line per message: id, status, attempts, endpoint/user/session, destination, idempotency key, "
+                + "next attempt and last error. Bodies are never shown."
+        )
+
+        @Option(help: "The configuration file.")
+        var config = "parley.yaml"
+
+        @Option(help: "Only messages in this state (pending, delivered or dead).")
+        var status: StatusOption?
+
+        @Option(help: "At most this many messages.")
+        var limit = 100
+
+        func validate() throws {
+            guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+        }
+
+        func run() async throws {
+            let store = try StoreSource.open(StoreSource.configuration(config))
+            var messages: [OutgoingMessage]
+            if let status {
+                messages = try await store.messages(status: status.status, limit: limit)
+            } else {
+                messages = try await store.messages(status: .pending, limit: limit) + store.messages(status: .dead, limit: limit)
+                messages.sort { ($0.id ?? 0) < ($1.id ?? 0) }
+                messages = Array(messages.prefix(limit))
+            }
+            for message in messages { emit(OutboxCommand.line(message)) }
+            if messages.isEmpty { emit("no messages") }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put dead letters back in the queue, with their attempts reset.",
+            discussion: "A running server picks them up within its poll interval (5 s)."
+        )
+
+        @Option(help: "The configuration file.")
+        var config = "parley.yaml"
+
+        @Option(name: .customLong("id"), parsing: .upToNextOption, help: "A dead letter's id (repeatable).")
+        var ids: [Int64] = []
+
+        @Flag(help: "Every dead letter.")
+        var all = false
+
+        func validate() throws {
+            if all && !ids.isEmpty { throw ValidationError("give either --all or --id, not both") }
+            if !all && ids.isEmpty { throw ValidationError("give --all or at least one --id") }
+        }
+
+        func run() async throws {
+            let store = try StoreSource.open(StoreSource.configuration(config))
+            let count = try await store.retryDead(ids: all ? nil : ids, now: Date())
+            emit("\(count) dead \(count == 1 ? "letter" : "letters") queued for delivery")
+        }
+    }
+
+    /// `id  status  attempts  endpoint/user/session  destination  idempotency-key  next  last-error`, tab separated.
+    static func line(_ message: OutgoingMessage) -> String {
+        let next = message.status == .pending ? Runtime.timestamp(message.nextAttemptAt) : "-"
+        let error = message.lastError.map { $0.replacingOccurrences(of: "\n", with: " ") } ?? "-"
+        return [
+            message.id.map(String.init) ?? "-", message.status.rawValue, "\(message.attempts) attempts", message.key.description,
+            message.destination, message.idempotencyKey, "next \(next)", error,
+        ].joined(separator: "\t")
+    }
+}

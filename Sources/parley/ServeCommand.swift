@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import ParleyDelivery
+import ParleyEngine
+import ParleyFlows
+import ParleyRuntime
+import ParleyServer
+import ParleyStore
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `parley serve [--config F] [--watch]`: the server. The composition root of a deployment: configuration,
+/// flows, store, runtime, delivery and HTTP in one service group that SIGTERM/SIGINT drain in order.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server: endpoints, the turn loop and outbox delivery (default config parley.yaml)."
+    )
+
+    @Option(help: "The configuration file.")
+    var config = "parley.yaml"
+
+    @Flag(help: "Reload flows when a flow file changes (SIGHUP always reloads).")
+    var watch = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let configuration = try StoreSource.configuration(config)
+        let loaded = try FlowSource.load([configuration.flows])
+        for diagnostic in loaded.diagnostics { FileHandleOutput.standardError(diagnostic.description) }
+        guard let flows = loaded.flowSet else { throw ExitCode(1) }
+        for endpoint in configuration.endpoints where flows.flow(endpoint.flow) == nil {
+            throw UsageError("\(config): endpoint '\(endpoint.name)' names flow '\(endpoint.flow)', which is not in \(configuration.flows)")
+        }
+        let store = try StoreSource.open(configuration)
+
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "parley")
+
+        let delivery = DeliveryService(
+            store: store, endpoints: configuration.endpoints, settings: DeliveryService.Settings(configuration: configuration.delivery),
+            logger: Logger(label: "parley.delivery"))
+        let engine = EngineConfiguration(
+            codeTimeout: .milliseconds(configuration.engine.codeTimeoutMs), maxStepsPerTurn: configuration.engine.maxStepsPerTurn)
+        let server = ParleyServer(
+            configuration: configuration, flows: flows, store: store, registry: registry,
+            settings: Runtime.Settings(engine: engine, onCommit: { delivery.wake() }), logger: logger)
+        try await server.runtime.saveFlowVersion(files: FlowFiles.texts(loaded.files))
+
+        let host = configuration.server.host
+        let port = configuration.server.port
+        let app = Application(
+            router: server.router(),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "Parley"),
+            onServerRunning: { channel in
+                // With port 0 the system picks one: report the one bound.
+                let bound = channel.localAddress?.port ?? port
+                logger.info("listening", metadata: ["address": "http://\(host):\(bound)", "flowHash": "\(flows.contentHash)"])
+                FileHandleOutput.standardError("parley: serving \(configuration.endpoints.count) endpoints on http://\(host):\(bound)")
+            },
+            logger: logger)
+        // Shut down in reverse order: refuse new requests, drain HTTP, let turns commit, then stop delivering.
+        let group = ServiceGroup(
+            services: [
+                delivery, TurnService(runtime: server.runtime),
+                FlowReloadService(server: server, folder: configuration.flows, watch: watch, logger: logger), app,
+                ShutdownNotice(server: server),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import ParleyDelivery
+import ParleyRuntime
+import ParleyStore
+import Testing
+
+/// A clock tests move by hand, so retry dates are exact and nothing sleeps.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+
+    init(_ start: Date = DeliveryFixture.t0) { current = start }
+
+    var now: Date { lock.withLock { current } }
+
+    func advance(_ seconds: TimeInterval) { lock.withLock { current = current.addingTimeInterval(seconds) } }
+}
+
+/// Builders for the delivery tests.
+enum DeliveryFixture {
+    /// A fixed instant on a whole second.
+    static let t0 = Date(timeIntervalSince1970: 1_750_000_000)
+
+    static func key(_ session: String, endpoint: String = "web") -> SessionKey {
+        SessionKey(endpoint: endpoint, userId: "u-\(session)", sessionId: session)
+    }
+
+    static func endpoint(_ name: String = "web", webhook: String?, user: String? = nil, password: String? = nil, handover: String? = nil)
+        -> Endpoint
+    {
+        Endpoint(
+            name: name, kind: .webhook, urlToken: String(repeating: "a", count: 64), flow: "main",
+            webhook: webhook.map { Endpoint.Target(url: $0, user: user, password: password) },
+            handover: handover.map { Endpoint.Target(url: $0) }
+        )
+    }
+
+    /// A JSON body naming its session and position, so the receiver can check order.
+    static func body(_ session: String, _ n: Int) -> String { #"{"session":"\#(session)","n":\#(n)}"# }
+
+    static func message(_ key: SessionKey, _ n: Int, body: String? = nil, destination: String = "webhook", at: Date = t0) -> OutgoingMessage {
+        OutgoingMessage(
+            idempotencyKey: "idem-\(key.sessionId)-\(n)", key: key, destination: destination,
+            payload: body ?? Self.body(key.sessionId, n), createdAt: at
+        )
+    }
+
+    static func settings(
+        clock: TestClock? = nil, random: Double = 0.5, timeoutMs: Int = 5_000, retry: RetryPolicy = RetryPolicy(),
+        maxConcurrent: Int = 32, pollInterval: Duration = .seconds(5)
+    ) -> DeliveryService.Settings {
+        DeliveryService.Settings(
+            timeoutMs: timeoutMs, retry: retry, maxConcurrentDeliveries: maxConcurrent, pollInterval: pollInterval,
+            now: clock.map { clock in { clock.now } } ?? { Date() },
+            random: { random }
+        )
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "test.delivery")
+        logger.logLevel = .critical
+        return logger
+    }
+}
+
+extension Store {
+    /// Enqueues messages the only way the runtime does: accept an input, commit its turn with the messages.
+    func enqueue(_ key: SessionKey, _ messages: [OutgoingMessage], at: Date = DeliveryFixture.t0) async throws {
+        let entry = try await accept(
+            InboxEntry(traceId: "trace-\(UUID().uuidString)", key: key, kind: "message", payload: #"{"text":"hi"}"#, acceptedAt: at)
+        )
+        let id = try #require(entry.id)
+        try await commit(
+            TurnCommit(inboxId: id, session: StoredSession(key: key, state: "{}", flowHash: "hash", updatedAt: at), messages: messages)
+        )
+    }
+
+    /// Every message in any state, by id.
+    func allMessages() async throws -> [Int64: OutgoingMessage] {
+        var all: [Int64: OutgoingMessage] = [:]
+        for status in OutgoingMessage.Status.allCases {
+            for message in try await messages(status: status, limit: 10_000) { all[message.id ?? -1] = message }
+        }
+        return all
+    }
+
+    func count(_ status: OutgoingMessage.Status) async throws -> Int { try await messages(status: status, limit: 10_000).count }
+}
+
+/// Waits (at most about ten seconds, polling) until `condition` holds.
+func eventually(_ condition: () async throws -> Bool) async rethrows -> Bool {
+    for _ in 0..<1000 {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
+}
