@@ -50,10 +50,11 @@ enum DeliveryFixture {
         clock: TestClock? = nil, random: Double = 0.5, timeoutMs: Int = 5_000, retry: RetryPolicy = RetryPolicy(),
         maxConcurrent: Int = 32, pollInterval: Duration = .seconds(5)
     ) -> DeliveryService.Settings {
-        DeliveryService.Settings(
+        let now: @Sendable () -> Date
+        if let clock { now = { clock.now } } else { now = { Date() } }
+        return DeliveryService.Settings(
             timeoutMs: timeoutMs, retry: retry, maxConcurrentDeliveries: maxConcurrent, pollInterval: pollInterval,
-            now: clock.map { clock in { clock.now } } ?? { Date() },
-            random: { random }
+            now: now, random: { random }
         )
     }
 

@@ -184,7 +184,7 @@ struct DeliveryServiceTests {
     func retryAfterSeconds() async throws {
         let clock = TestClock()
         try await withDelivery(
-            script: { $0.attempt == 1 ? .init(status: 429, headers: ["Retry-After": "120"]) : .ok },
+            script: { $0.attempt == 1 ? .init(status: 429, retryAfter: "120") : .ok },
             settings: DeliveryFixture.settings(clock: clock)
         ) { receiver, store, service in
             let key = DeliveryFixture.key("s1")
@@ -214,7 +214,7 @@ struct DeliveryServiceTests {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         let date = formatter.string(from: DeliveryFixture.t0.addingTimeInterval(300))
         try await withDelivery(
-            script: { $0.attempt == 1 ? .init(status: 503, headers: ["Retry-After": date]) : .ok },
+            script: { $0.attempt == 1 ? .init(status: 503, retryAfter: date) : .ok },
             settings: DeliveryFixture.settings(clock: clock)
         ) { _, store, service in
             let key = DeliveryFixture.key("s1")
@@ -229,7 +229,7 @@ struct DeliveryServiceTests {
     func backoffSchedule() async throws {
         let clock = TestClock()
         try await withDelivery(
-            script: { _ in .init(status: 500, headers: ["Retry-After": "999"]) },
+            script: { _ in .init(status: 500, retryAfter: "999") },
             settings: DeliveryFixture.settings(clock: clock, random: 0.5)
         ) { _, store, service in
             let key = DeliveryFixture.key("s1")

@@ -27,15 +27,16 @@ final class WebhookReceiver: Sendable {
     /// What to answer.
     struct Reply: Sendable {
         var status: Int
-        var headers: [String: String]
+        /// A `Retry-After` header to send.
+        var retryAfter: String?
         /// Wait until ``WebhookReceiver/releaseHeld()`` before answering.
         var hold: Bool
         /// Take this long to answer, so deliveries overlap.
         var delayMs: Int
 
-        init(status: Int = 200, headers: [String: String] = [:], hold: Bool = false, delayMs: Int = 0) {
+        init(status: Int = 200, retryAfter: String? = nil, hold: Bool = false, delayMs: Int = 0) {
             self.status = status
-            self.headers = headers
+            self.retryAfter = retryAfter
             self.hold = hold
             self.delayMs = delayMs
         }
@@ -79,9 +80,7 @@ final class WebhookReceiver: Sendable {
             if reply.hold { await state.waitForRelease() }
             if reply.delayMs > 0 { try? await Task.sleep(for: .milliseconds(reply.delayMs)) }
             var fields = HTTPFields()
-            for (name, value) in reply.headers {
-                if let fieldName = HTTPField.Name(name) { fields[fieldName] = value }
-            }
+            if let retryAfter = reply.retryAfter { fields[.retryAfter] = retryAfter }
             await state.leave(arrived)
             return Response(status: .init(code: reply.status), headers: fields)
         }
