@@ -77,6 +77,7 @@ extension ParleyServer {
                 $0.numberValue.map(Int64.init)
             }
             let retried = try await self.store.retryDead(ids: ids, now: Date())
+            if retried > 0 { self.wakeDelivery() }
             return JSONResponse.make(["retried": .number(Double(retried))])
         }
     }

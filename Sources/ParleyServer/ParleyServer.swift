@@ -27,6 +27,8 @@ public final class ParleyServer: Sendable {
     private let shuttingDown = Atomic<Bool>(false)
     /// How long a REST request waits for its turn.
     let restTimeout: Duration
+    /// Wakes the delivery loop (the runtime's `onCommit`): also called when dead letters are re-driven.
+    let wakeDelivery: @Sendable () -> Void
 
     /// - Parameters:
     ///   - flows: the validated flows; `flowFiles` their YAML texts by file name, kept in the store for pinning.
@@ -40,6 +42,7 @@ public final class ParleyServer: Sendable {
         self.logger = logger
         self.restTimeout = restTimeout
         self.metrics = ServerMetrics(registry: registry)
+        self.wakeDelivery = settings.onCommit
         var settings = settings
         let metrics = self.metrics
         let observe = settings.observeTurn

@@ -22,6 +22,9 @@ struct Parley: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as UsageError {
+            FileHandleOutput.standardError(error.description)
+            Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

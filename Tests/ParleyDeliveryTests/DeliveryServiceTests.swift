@@ -13,7 +13,9 @@ private func withDelivery(
 ) async throws {
     let receiver = try await WebhookReceiver.start(script: script)
     let store = try SQLiteStore.inMemory()
-    let service = DeliveryService(store: store, endpoints: endpoints(receiver), settings: settings, logger: DeliveryFixture.quietLogger)
+    var debugLogger = DeliveryFixture.quietLogger
+    debugLogger.logLevel = ProcessInfo.processInfo.environment["DELIVERY_DEBUG"] == nil ? .critical : .trace
+    let service = DeliveryService(store: store, endpoints: endpoints(receiver), settings: settings, logger: debugLogger)
     do {
         try await body(receiver, store, service)
     } catch {
