@@ -86,6 +86,8 @@ let package = Package(
                 "ParleyRuntime",
                 "ParleyStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -178,12 +180,23 @@ let package = Package(
             dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "parley-crash-drill"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ParleyTestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ParleyTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ParleyDeliveryTests",
             dependencies: [
-                "ParleyDelivery", "ParleyRuntime", "ParleyStore",
+                "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleyTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -191,7 +204,7 @@ let package = Package(
             name: "ParleyServerTests",
             dependencies: [
                 "ParleyServer", "ParleyEndpoints", "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows",
-                "parley",
+                "parley", "ParleyTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

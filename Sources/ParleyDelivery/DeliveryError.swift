@@ -38,7 +38,11 @@ public struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// The message names a destination other than `webhook` or `handover`.
     public static func unknownDestination(_ destination: String, endpoint: String) -> DeliveryError {
-        DeliveryError(.unknownDestination, "endpoint '\(endpoint)' has no destination '\(destination)' (expected webhook or handover)", retryable: false)
+        DeliveryError(
+            .unknownDestination,
+            "endpoint '\(endpoint)' has no destination '\(destination)' (expected webhook or handover)",
+            retryable: false
+        )
     }
 
     /// The endpoint has no URL for the message's destination.
@@ -72,8 +76,12 @@ public struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// A retryable failure after the retry window: the message becomes a dead letter.
     public static func expired(after failure: DeliveryError, attempts: Int, window: TimeInterval) -> DeliveryError {
-        DeliveryError(.expired, "gave up after \(attempts) attempts within the \(Self.duration(window)) retry window; last: \(failure.message)",
-            status: failure.status, retryable: false)
+        DeliveryError(
+            .expired,
+            "gave up after \(attempts) \(attempts == 1 ? "attempt" : "attempts") within the \(Self.duration(window)) retry window; last: \(failure.message)",
+            status: failure.status,
+            retryable: false
+        )
     }
 
     /// The stable code, for logs and tests.

@@ -13,13 +13,17 @@ extension DeliveryService {
     /// session never queues another behind it. Use it when injecting a client of your own.
     public static func httpClientConfiguration(_ settings: Settings) -> HTTPClient.Configuration {
         let timeout = TimeAmount.milliseconds(Int64(settings.timeoutMs))
+        var pool = HTTPClient.Configuration.ConnectionPool(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maxConcurrentDeliveries
+        )
+        // A refused connection fails the attempt at once (and is retried by the outbox's backoff) instead of
+        // holding a delivery slot for the whole timeout while the client retries the connection itself.
+        pool.retryConnectionEstablishment = false
         return HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: HTTPClient.Configuration.Timeout(connect: timeout, read: timeout),
-            connectionPool: HTTPClient.Configuration.ConnectionPool(
-                idleTimeout: .seconds(60),
-                concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maxConcurrentDeliveries
-            )
+            connectionPool: pool
         )
     }
 

@@ -135,9 +135,11 @@ public actor DeliveryService: Service {
 
     /// Delivers every message that is due now and returns how many attempts it made; each message is attempted at
     /// most once per call (a failed one is scheduled for later), but a session's next message goes as soon as the
-    /// one before it is delivered. For tests and the command line; ``run()`` does this continuously.
+    /// one before it is delivered. For tests and the command line; ``run()`` does this continuously. Returns 0 once
+    /// the service's own client is shut down.
     @discardableResult
     public func deliverDue() async -> Int {
+        guard !clientShutDown else { return 0 }
         var attempted = Set<Int64>()
         let capacity = settings.maxConcurrentDeliveries
         await withTaskGroup(of: Void.self) { group in

@@ -93,7 +93,8 @@ struct OutboxCommand: AsyncParsableCommand {
         let next = message.status == .pending ? Runtime.timestamp(message.nextAttemptAt) : "-"
         let error = message.lastError.map { $0.replacingOccurrences(of: "\n", with: " ") } ?? "-"
         return [
-            message.id.map(String.init) ?? "-", message.status.rawValue, "\(message.attempts) attempts", message.key.description,
+            message.id.map(String.init) ?? "-", message.status.rawValue, "\(message.attempts) \(message.attempts == 1 ? "attempt" : "attempts")",
+            message.key.description,
             message.destination, message.idempotencyKey, "next \(next)", error,
         ].joined(separator: "\t")
     }

@@ -26,11 +26,20 @@ enum DeliveryFixture {
         SessionKey(endpoint: endpoint, userId: "u-\(session)", sessionId: session)
     }
 
-    static func endpoint(_ name: String = "web", webhook: String?, user: String? = nil, password: String? = nil, handover: String? = nil)
+    static func endpoint(
+        _ name: String = "web",
+        webhook: String?,
+        user: String? = nil,
+        password: String? = nil,
+        handover: String? = nil
+    )
         -> Endpoint
     {
         Endpoint(
-            name: name, kind: .webhook, urlToken: String(repeating: "a", count: 64), flow: "main",
+            name: name,
+            kind: .webhook,
+            urlToken: String(repeating: "a", count: 64),
+            flow: "main",
             webhook: webhook.map { Endpoint.Target(url: $0, user: user, password: password) },
             handover: handover.map { Endpoint.Target(url: $0) }
         )
@@ -41,21 +50,39 @@ enum DeliveryFixture {
 
     static func message(_ key: SessionKey, _ n: Int, body: String? = nil, destination: String = "webhook", at: Date = t0) -> OutgoingMessage {
         OutgoingMessage(
-            idempotencyKey: "idem-\(key.sessionId)-\(n)", key: key, destination: destination,
-            payload: body ?? Self.body(key.sessionId, n), createdAt: at
+            idempotencyKey: "idem-\(key.sessionId)-\(n)",
+            key: key,
+            destination: destination,
+            payload: body ?? Self.body(key.sessionId, n),
+            createdAt: at
         )
     }
 
     static func settings(
-        clock: TestClock? = nil, random: Double = 0.5, timeoutMs: Int = 5_000, retry: RetryPolicy = RetryPolicy(),
-        maxConcurrent: Int = 32, pollInterval: Duration = .seconds(5)
+        clock: TestClock? = nil,
+        random: Double = 0.5,
+        timeoutMs: Int = 5_000,
+        retry: RetryPolicy = RetryPolicy(),
+        maxConcurrent: Int = 32,
+        pollInterval: Duration = .seconds(5)
     ) -> DeliveryService.Settings {
         let now: @Sendable () -> Date
         if let clock { now = { clock.now } } else { now = { Date() } }
         return DeliveryService.Settings(
-            timeoutMs: timeoutMs, retry: retry, maxConcurrentDeliveries: maxConcurrent, pollInterval: pollInterval,
-            now: now, random: { random }
+            timeoutMs: timeoutMs,
+            retry: retry,
+            maxConcurrentDeliveries: maxConcurrent,
+            pollInterval: pollInterval,
+            now: now,
+            random: { random }
         )
+    }
+
+    /// The service's logger: silent unless `PARLEY_DELIVERY_TEST_LOGS` is set.
+    static var serviceLogger: Logger {
+        var logger = Logger(label: "test.delivery")
+        logger.logLevel = ProcessInfo.processInfo.environment["PARLEY_DELIVERY_TEST_LOGS"] == nil ? .critical : .trace
+        return logger
     }
 
     static var quietLogger: Logger {

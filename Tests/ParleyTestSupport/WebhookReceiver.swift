@@ -4,55 +4,60 @@ import Logging
 
 /// A real webhook receiver on 127.0.0.1 (Hummingbird 2 on an ephemeral port): every test programs its answers and
 /// reads back what arrived.
-final class WebhookReceiver: Sendable {
+public final class WebhookReceiver: Sendable {
     /// One request as it arrived.
-    struct Received: Sendable {
-        var path: String
-        var method: String
+    public struct Received: Sendable {
+        public var path: String
+        public var method: String
         /// Header values by lowercased name (repeated headers joined with ", ").
-        var headers: [String: String]
-        var body: [UInt8]
+        public var headers: [String: String]
+        public var body: [UInt8]
         /// The status the receiver answered with.
-        var status: Int
+        public var status: Int
         /// How many requests with this idempotency key arrived before and including this one.
-        var attempt: Int
+        public var attempt: Int
 
-        var bodyText: String { String(decoding: body, as: UTF8.self) }
-        /// `session` and `n` fields of the test bodies, when present.
-        var session: String? { json?["session"] as? String }
-        var number: Int? { json?["n"] as? Int }
-        private var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
+        public var bodyText: String { String(decoding: body, as: UTF8.self) }
+        /// The `session` field of hand-made test bodies, else the `sessionId` of Parley's bodies.
+        public var session: String? { (json?["session"] ?? json?["sessionId"]) as? String }
+        /// The `n` field of hand-made test bodies, when present.
+        public var number: Int? { json?["n"] as? Int }
+        /// `AIOutput.text`, when present.
+        public var text: String? { (json?["AIOutput"] as? [String: Any])?["text"] as? String }
+        /// `AIOutput.source`, when present.
+        public var source: String? { (json?["AIOutput"] as? [String: Any])?["source"] as? String }
+        public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
     }
 
     /// What to answer.
-    struct Reply: Sendable {
-        var status: Int
+    public struct Reply: Sendable {
+        public var status: Int
         /// A `Retry-After` header to send.
         var retryAfter: String?
         /// Wait until ``WebhookReceiver/releaseHeld()`` before answering.
-        var hold: Bool
+        public var hold: Bool
         /// Take this long to answer, so deliveries overlap.
-        var delayMs: Int
+        public var delayMs: Int
 
-        init(status: Int = 200, retryAfter: String? = nil, hold: Bool = false, delayMs: Int = 0) {
+        public init(status: Int = 200, retryAfter: String? = nil, hold: Bool = false, delayMs: Int = 0) {
             self.status = status
             self.retryAfter = retryAfter
             self.hold = hold
             self.delayMs = delayMs
         }
 
-        static let ok = Reply()
+        public static let ok = Reply()
     }
 
     /// Decides the answer from the request and the number of its idempotency key's attempts so far (1-based).
-    typealias Script = @Sendable (Received) -> Reply
+    public typealias Script = @Sendable (Received) -> Reply
 
-    let port: Int
+    public let port: Int
     private let state: State
     private let task: Task<Void, any Error>
 
-    var url: String { "http://127.0.0.1:\(port)/hook" }
-    func url(_ path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
+    public var url: String { "http://127.0.0.1:\(port)/hook" }
+    public func url(_ path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
 
     private init(port: Int, state: State, task: Task<Void, any Error>) {
         self.port = port
@@ -61,7 +66,7 @@ final class WebhookReceiver: Sendable {
     }
 
     /// Starts a receiver on `port` (0: any free port) answering every POST by `script`.
-    static func start(port: Int = 0, script: @escaping Script = { _ in .ok }) async throws -> WebhookReceiver {
+    public static func start(port: Int = 0, script: @escaping Script = { _ in .ok }) async throws -> WebhookReceiver {
         let state = State(script: script)
         let router = Router()
         router.post("{path}") { request, _ -> Response in
@@ -107,29 +112,29 @@ final class WebhookReceiver: Sendable {
     }
 
     /// Stops the server (after answering held requests).
-    func stop() async {
+    public func stop() async {
         await state.release()
         task.cancel()
         _ = await task.result
     }
 
     /// Every request so far, in arrival order.
-    var requests: [Received] { get async { await state.requests } }
+    public var requests: [Received] { get async { await state.requests } }
 
     /// Requests answered with a `2xx`, in arrival order.
-    var accepted: [Received] { get async { await state.requests.filter { (200...299).contains($0.status) } } }
+    public var accepted: [Received] { get async { await state.requests.filter { (200...299).contains($0.status) } } }
 
     /// The largest number of requests of one session that were being answered at the same time.
-    var maxConcurrentPerSession: Int { get async { await state.maxConcurrentPerSession } }
+    public var maxConcurrentPerSession: Int { get async { await state.maxConcurrentPerSession } }
 
     /// Replaces the script.
-    func answer(_ script: @escaping Script) async { await state.setScript(script) }
+    public func answer(_ script: @escaping Script) async { await state.setScript(script) }
 
     /// Answers held requests (and, from now on, does not hold any).
-    func releaseHeld() async { await state.release() }
+    public func releaseHeld() async { await state.release() }
 
     /// Waits (at most about ten seconds, polling) until `condition` holds for the requests; returns whether it did.
-    func waitUntil(_ condition: @Sendable ([Received]) -> Bool) async -> Bool {
+    public func waitUntil(_ condition: @Sendable ([Received]) -> Bool) async -> Bool {
         for _ in 0..<1000 {
             if condition(await state.requests) { return true }
             try? await Task.sleep(for: .milliseconds(10))
@@ -137,10 +142,10 @@ final class WebhookReceiver: Sendable {
         return false
     }
 
-    struct ReceiverError: Error { var message: String }
+    public struct ReceiverError: Error { public var message: String }
 
     private actor State {
-        var requests: [Received] = []
+        public var requests: [Received] = []
         var script: Script
         var released = false
         var held: [CheckedContinuation<Void, Never>] = []
