@@ -242,10 +242,20 @@ import Testing
         #expect(transcript.body.split(separator: "\n").count == 2)
         #expect(try await HTTP.send(.get, "\(server.base)/api/v1/sessions/web/u1/none", headers: admin).errorCode == "unknown_session")
 
+        // The CLI sees the same dead letter, without its body.
+        let config = folder.appendingPathComponent("parley.yaml").path
+        let listed = try run(["outbox", "list", "--status", "dead", "--config", config])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("dead"))
+        #expect(listed.stdout.contains("web/u1/adm"))
+        #expect(!listed.stdout.contains("echo: hello"))
+        #expect(try run(["outbox", "retry", "--config", config]).status == 2)
+
         await receiver.answer { _ in .ok }
         let retried = try await HTTP.post("\(server.base)/api/v1/outbox/retry", "{}", headers: admin)
         #expect(retried.json == ["retried": 1])
         #expect(await receiver.waitUntil { $0.contains { $0.status == 200 && $0.text == "echo: hello" } })
+        #expect(try run(["outbox", "list", "--status", "dead", "--config", config]).stdout == "no messages\n")
         #expect(server.terminate() == 0)
         await receiver.stop()
     }
