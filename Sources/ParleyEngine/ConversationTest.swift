@@ -53,20 +53,7 @@ public struct ConversationTestFile: Sendable, Hashable {
     /// The test files in `paths`: files as given, folders searched recursively for `*.test.yaml` and
     /// `*.test.yml`, sorted by path.
     public static func find(in paths: [String]) -> [String] {
-        var files: [String] = []
-        let manager = FileManager.default
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            guard isDirectory.boolValue else {
-                files.append(path)
-                continue
-            }
-            let base = path.hasSuffix("/") ? String(path.dropLast()) : path
-            let found = (manager.enumerator(atPath: path)?.allObjects as? [String]) ?? []
-            files += found.filter { $0.hasSuffix(".test.yaml") || $0.hasSuffix(".test.yml") }.sorted().map { "\(base)/\($0)" }
-        }
-        return files
+        FlowLoader.files(in: paths) { $0.hasSuffix(".test.yaml") || $0.hasSuffix(".test.yml") }
     }
 }
 

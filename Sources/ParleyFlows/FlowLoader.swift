@@ -51,6 +51,11 @@ public struct FlowLoader {
 
     /// The flow files in `paths`: files as given, folders searched recursively, sorted by path.
     public static func flowFiles(in paths: [String]) -> [String] {
+        files(in: paths, matching: isFlowFile)
+    }
+
+    /// Files as given, plus the files below each folder whose relative path matches, sorted per folder.
+    public static func files(in paths: [String], matching: (String) -> Bool) -> [String] {
         var files: [String] = []
         let manager = FileManager.default
         for path in paths {
@@ -62,7 +67,7 @@ public struct FlowLoader {
             }
             let base = path.hasSuffix("/") ? String(path.dropLast()) : path
             let found = (manager.enumerator(atPath: path)?.allObjects as? [String]) ?? []
-            files += found.filter(isFlowFile).sorted().map { "\(base)/\($0)" }
+            files += found.filter(matching).sorted().map { "\(base)/\($0)" }
         }
         return files
     }
