@@ -27,16 +27,42 @@ public struct EndpointRouter: OutputRouter {
                 "text": .string(input.text), "data": .object(input.data), "source": "user", "traceId": .string(input.traceId),
             ]
             return [Delivery(destination: "handover", body: body)]
+        case .interim:
+            return []
         case .message, .handoverEnd:
             var deliveries: [Delivery] = []
-            if endpoint.kind != .rest {
+            if endpoint.kind != .rest, endpoint.webhook != nil || endpoint.kind == .webhook {
                 deliveries += webhook(AIOutputs.forTurn(outcome), endpoint: endpoint)
+            }
+            if endpoint.kind == .voiceCopilot, endpoint.webhook != nil {
+                // A copy of every tile update for the agent desktop: AIOutput with data.copilot.
+                for event in outcome.turn.events {
+                    guard case .copilot(let update) = event else { continue }
+                    let body = AIOutputs.message(
+                        text: update.fields["text"]?.stringValue, data: ["copilot": update.json], input: input, endpoint: endpoint, source: "bot")
+                    deliveries.append(Delivery(destination: "webhook", body: body))
+                }
             }
             if endpoint.handover != nil, let request = outcome.handoverRequest {
                 deliveries.append(Delivery(destination: "handover", body: AIOutputs.handoverBody(request, outcome: outcome)))
             }
             return deliveries
         }
+    }
+
+    /// Voice copilot endpoints keep a workspace: the utterance joins the transcript (or its interim line), then
+    /// the turn's tile updates apply in order.
+    public func workspace(after outcome: TurnOutcome, previous: JSONValue?) -> JSONValue? {
+        guard outcome.endpoint.kind == .voiceCopilot else { return nil }
+        var workspace = Workspace(json: previous)
+        let input = outcome.input
+        if outcome.kind == .interim || outcome.kind == .message, !input.text.isEmpty {
+            workspace.hear(input.text, speaker: input.speaker ?? "customer", final: outcome.kind != .interim)
+        }
+        for event in outcome.turn.events {
+            if case .copilot(let update) = event { workspace.apply(update, at: input.currentTime) }
+        }
+        return workspace.json
     }
 
     private func webhook(_ bodies: [JSONValue], endpoint: Endpoint) -> [Delivery] {

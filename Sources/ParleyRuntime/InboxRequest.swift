@@ -80,5 +80,7 @@ extension InboxEntry {
         case notify
         /// A message from the human agent to the user (DESIGN §5.4): delivered, the flow does not run.
         case agentMessage
+        /// An interim voice transcript (DESIGN §5.5): updates the workspace's transcript only.
+        case interim
     }
 }

@@ -7,6 +7,14 @@ import ParleyStore
 public protocol OutputRouter: Sendable {
     /// The deliveries of a committed turn, in the order they must arrive.
     func deliveries(for outcome: TurnOutcome) -> [Delivery]
+
+    /// The session's voice copilot workspace after the turn, given the one before (nil: none yet); nil when the
+    /// endpoint keeps no workspace. It is committed with the turn.
+    func workspace(after outcome: TurnOutcome, previous: JSONValue?) -> JSONValue?
+}
+
+extension OutputRouter {
+    public func workspace(after outcome: TurnOutcome, previous: JSONValue?) -> JSONValue? { nil }
 }
 
 /// Everything a router may look at.

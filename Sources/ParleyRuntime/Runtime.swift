@@ -28,12 +28,15 @@ public actor Runtime {
         public var onCommit: @Sendable () -> Void
         /// Called with the time each turn took, from reading the session to the commit (metrics).
         public var observeTurn: @Sendable (Duration) -> Void
+        /// Called after a commit that changed a voice copilot workspace, with the new workspace (live updates).
+        public var onWorkspace: @Sendable (SessionKey, JSONValue) -> Void
 
         public init(
             engine: EngineConfiguration = EngineConfiguration(), now: @escaping @Sendable () -> Date = { Date() },
             traceId: @escaping @Sendable (String) -> String = { "\($0)-\(UUID().uuidString.lowercased())" },
             failpoint: @escaping @Sendable (String) -> Void = { _ in }, maxConcurrentSessions: Int = 8,
-            onCommit: @escaping @Sendable () -> Void = {}, observeTurn: @escaping @Sendable (Duration) -> Void = { _ in }
+            onCommit: @escaping @Sendable () -> Void = {}, observeTurn: @escaping @Sendable (Duration) -> Void = { _ in },
+            onWorkspace: @escaping @Sendable (SessionKey, JSONValue) -> Void = { _, _ in }
         ) {
             self.engine = engine
             self.now = now
@@ -42,6 +45,7 @@ public actor Runtime {
             self.maxConcurrentSessions = max(1, maxConcurrentSessions)
             self.onCommit = onCommit
             self.observeTurn = observeTurn
+            self.onWorkspace = onWorkspace
         }
     }
 
@@ -226,7 +230,12 @@ public actor Runtime {
             currentTime: currentTime, speaker: request.speaker, handover: request.handover.map(HandoverEnd.init(status:)))
 
         var outcome: TurnOutcome
-        if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .notify || kind == .agentMessage {
+        if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .interim {
+            // Only the workspace's transcript changes; the flow runs on final utterances.
+            outcome = TurnOutcome(
+                kind: kind, endpoint: endpoint, input: input, before: previous.session,
+                turn: Turn(session: previous.session, profile: profile, outputs: [], events: [], trace: []))
+        } else if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .notify || kind == .agentMessage {
             // Sent to the user as they are; the flow does not run and the session does not change.
             outcome = TurnOutcome(
                 kind: kind, endpoint: endpoint, input: input, before: previous.session,
@@ -254,7 +263,13 @@ public actor Runtime {
                 payload: delivery.body.canonicalJSON, createdAt: now, sensitive: sensitive || delivery.sensitive)
         }
         var transcript: TranscriptRecord?
-        if endpoint.dataProtection.collectConversations, outcome.kind != InboxEntry.Kind.notify, outcome.kind != InboxEntry.Kind.agentMessage {
+        var workspace: JSONValue?
+        if endpoint.kind == .voiceCopilot {
+            let before = try await store.workspace(entry.key).flatMap { try? JSONValue.parse($0) }
+            workspace = router.workspace(after: outcome, previous: before)
+        }
+        let recorded: Set<InboxEntry.Kind> = [.message, .handoverEnd]
+        if endpoint.dataProtection.collectConversations, recorded.contains(outcome.kind) {
             var record = TranscriptEntry(
                 turn: outcome.turn.session.executionCount, traceId: entry.traceId, flowHash: outcome.turn.session.flowHash,
                 flow: previous.session.flow, input: input,
@@ -270,10 +285,11 @@ public actor Runtime {
         try await store.commit(
             TurnCommit(
                 inboxId: id, session: session, profile: profileChanged ? JSONValue.object(outcome.turn.profile).canonicalJSON : nil,
-                transcript: transcript, messages: messages, eraseInput: sensitive))
+                transcript: transcript, messages: messages, eraseInput: sensitive, workspace: workspace?.canonicalJSON))
         settings.failpoint("committed")
         settings.observeTurn(ContinuousClock.now - started)
         if !messages.isEmpty { settings.onCommit() }
+        if let workspace { settings.onWorkspace(entry.key, workspace) }
         await resolve(entry.traceId, with: .success(outcome))
     }
 

@@ -54,6 +54,12 @@ extension ParleyServer {
             inbox = InboxRequest(
                 endpoint: endpoint.name, userId: end.userId, sessionId: end.sessionId, kind: .handoverEnd,
                 payload: InboxPayload(channel: "handover", handover: .init(rawValue: end.status)), traceIdPrefix: "endpoint-handoverEnd")
+        case .message where endpoint.kind == .voiceCopilot:
+            let utterance = try VoiceUtterance(body: body)
+            inbox = InboxRequest(
+                endpoint: endpoint.name, userId: utterance.userId, sessionId: utterance.sessionId, kind: utterance.final ? .message : .interim,
+                payload: InboxPayload(text: utterance.text, data: utterance.data ?? [:], channel: "voiceCopilot", speaker: utterance.speaker),
+                traceIdPrefix: "endpoint-voiceCopilot")
         default:
             let message = try UserMessage(body: body)
             let (kind, channel, prefix) = Self.describe(route, endpoint: endpoint)

@@ -23,6 +23,8 @@ public final class ParleyServer: Sendable {
     public let store: any Store
     public let runtime: Runtime
     public let metrics: ServerMetrics
+    /// Live workspace updates for `/copilot/events`.
+    public let workspaces: WorkspaceHub
     let logger: Logger
     private let shuttingDown = Atomic<Bool>(false)
     /// How long a REST request waits for its turn.
@@ -43,8 +45,15 @@ public final class ParleyServer: Sendable {
         self.restTimeout = restTimeout
         self.metrics = ServerMetrics(registry: registry)
         self.wakeDelivery = settings.onCommit
+        let workspaces = WorkspaceHub()
+        self.workspaces = workspaces
         var settings = settings
         let metrics = self.metrics
+        let notify = settings.onWorkspace
+        settings.onWorkspace = { key, state in
+            workspaces.publish(key, state)
+            notify(key, state)
+        }
         let observe = settings.observeTurn
         settings.observeTurn = { duration in
             metrics.turnDuration.recordNanoseconds(duration.nanoseconds)
@@ -57,6 +66,7 @@ public final class ParleyServer: Sendable {
     /// New requests get `503 shutting_down` from now on.
     public func beginShutdown() {
         shuttingDown.store(true, ordering: .relaxed)
+        workspaces.finishAll()
     }
 
     var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
@@ -68,6 +78,7 @@ public final class ParleyServer: Sendable {
         router.get("/ready") { _, _ in try await self.ready() }
         router.get("/metrics") { _, _ in try await self.metricsText() }
         addAdminRoutes(to: router)
+        addCopilotRoutes(to: router)
         router.post("/inject/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .inject) }
         router.post("/notify/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .notify) }
         router.post("/handover/{token}/message") { request, context in

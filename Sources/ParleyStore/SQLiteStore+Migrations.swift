@@ -108,6 +108,22 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v2-workspaces") { db in
+            // Voice copilot workspaces: the grid, the tiles and the call transcript of a session, written by the
+            // turn's commit.
+            try db.execute(
+                sql: """
+                    CREATE TABLE workspaces (
+                        endpoint TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (endpoint, user_id, session_id)
+                    );
+                    """
+            )
+        }
         return migrator
     }()
 }

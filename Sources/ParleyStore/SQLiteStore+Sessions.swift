@@ -41,4 +41,11 @@ extension SQLiteStore {
             ).map(TranscriptRecord.init(row:))
         }
     }
+
+    public func workspace(_ key: SessionKey) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT state FROM workspaces WHERE endpoint = ? AND user_id = ? AND session_id = ?"), arguments: key.arguments)
+        }
+    }
 }

@@ -86,6 +86,16 @@ extension SQLiteStore {
                 )
             }
 
+            if let workspace = turn.workspace {
+                try db.executeCached(
+                    sql: """
+                        INSERT INTO workspaces (endpoint, user_id, session_id, state, updated_at) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (endpoint, user_id, session_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                        """,
+                    arguments: session.key.arguments + [workspace, session.updatedAt.storeMilliseconds]
+                )
+            }
+
             for message in turn.messages {
                 try db.executeCached(
                     sql: """

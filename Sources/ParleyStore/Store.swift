@@ -34,6 +34,8 @@ public protocol Store: Sendable {
     func sessions(endpoint: String?, limit: Int) async throws -> [StoredSession]
     /// The profile JSON of a user, if any turn stored one.
     func profile(userId: String) async throws -> String?
+    /// A voice copilot session's workspace (JSON text), as the last commit left it.
+    func workspace(_ key: SessionKey) async throws -> String?
     /// A session's transcript entries in commit order (turn numbers start again at 1 when an expired session
     /// restarts under the same id).
     func transcript(_ key: SessionKey) async throws -> [TranscriptRecord]
@@ -205,10 +207,12 @@ public struct TurnCommit: Sendable, Hashable {
     public var messages: [OutgoingMessage]
     /// Removes the input's payload once processed (sensitive logging disabled).
     public var eraseInput: Bool
+    /// The session's voice copilot workspace after the turn (JSON text), when it is to be written.
+    public var workspace: String?
 
     public init(
         inboxId: Int64, session: StoredSession, profile: String? = nil, transcript: TranscriptRecord? = nil,
-        messages: [OutgoingMessage] = [], eraseInput: Bool = false
+        messages: [OutgoingMessage] = [], eraseInput: Bool = false, workspace: String? = nil
     ) {
         self.inboxId = inboxId
         self.session = session
@@ -216,6 +220,7 @@ public struct TurnCommit: Sendable, Hashable {
         self.transcript = transcript
         self.messages = messages
         self.eraseInput = eraseInput
+        self.workspace = workspace
     }
 }
 

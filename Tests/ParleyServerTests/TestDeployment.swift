@@ -39,6 +39,7 @@ final class TestDeployment: Sendable {
     static let disabledToken = String(repeating: "4", count: 64)
     static let agentToken = String(repeating: "5", count: 64)
     static let quietToken = String(repeating: "6", count: 64)
+    static let voiceToken = String(repeating: "7", count: 64)
     static let adminToken = "test-admin-token"
 
     let folder: URL
@@ -70,6 +71,8 @@ final class TestDeployment: Sendable {
           - { name: quiet, type: webhook, urlToken: \(quietToken), flow: agent,
               webhook: { url: "http://127.0.0.1:\(receiverPort)/quiet" },
               dataProtection: { disableSensitiveLogging: true } }
+          - { name: voice, type: voiceCopilot, urlToken: \(voiceToken), flow: call-assist,
+              webhook: { url: "http://127.0.0.1:\(receiverPort)/voice" } }
         """
     }
 
@@ -81,6 +84,9 @@ final class TestDeployment: Sendable {
             .write(to: folder.appendingPathComponent("parley.yaml"), atomically: true, encoding: .utf8)
         try TestFlows.echo.write(to: folder.appendingPathComponent("flows/echo.yaml"), atomically: true, encoding: .utf8)
         try TestFlows.agent.write(to: folder.appendingPathComponent("flows/agent.yaml"), atomically: true, encoding: .utf8)
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Flows/call-assist.yaml"), to: folder.appendingPathComponent("flows/call-assist.yaml"))
         return folder
     }
 

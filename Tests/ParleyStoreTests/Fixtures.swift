@@ -55,7 +55,8 @@ extension Store {
         at: Date = Fixture.t0,
         transcriptTurn: Int? = nil,
         profile: String? = nil,
-        messages: [OutgoingMessage] = []
+        messages: [OutgoingMessage] = [],
+        workspace: String? = nil
     ) async throws -> InboxEntry {
         let entry = try await accept(Fixture.input(key, trace: "trace-\(UUID().uuidString)", at: at))
         let id = try #require(entry.id)
@@ -65,7 +66,8 @@ extension Store {
                 session: Fixture.session(key, state: state, at: at),
                 profile: profile,
                 transcript: transcriptTurn.map { Fixture.transcript(key, turn: $0, at: at) },
-                messages: messages
+                messages: messages,
+                workspace: workspace
             )
         )
         return entry

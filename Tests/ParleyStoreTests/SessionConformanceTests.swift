@@ -96,4 +96,19 @@ struct SessionConformanceTests {
             #expect(try await store.transcript(Fixture.key("none")).isEmpty)
         }
     }
+
+    @Test(arguments: StoreBackends.all)
+    func workspacesAreWrittenByTheCommitThatChangesThem(_ backend: StoreFactory) async throws {
+        try await backend.withStore { (store: any Store) in
+            let key = Fixture.key("call-1", endpoint: "voice")
+            #expect(try await store.workspace(key) == nil)
+            try await store.runTurn(key, workspace: #"{"tiles":{"a":1}}"#)
+            #expect(try await store.workspace(key) == #"{"tiles":{"a":1}}"#)
+            try await store.runTurn(key, workspace: #"{"tiles":{"a":2}}"#)
+            // A turn that does not touch the workspace leaves it as it was.
+            try await store.runTurn(key)
+            #expect(try await store.workspace(key) == #"{"tiles":{"a":2}}"#)
+            #expect(try await store.workspace(Fixture.key("call-2", endpoint: "voice")) == nil)
+        }
+    }
 }
