@@ -153,8 +153,11 @@ class Browser:
         self.from_chrome, from_chrome_w = os.pipe()
 
         def fds():  # Chromium reads commands on fd 3 and writes answers on fd 4
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
+            # Copy both ends out of the way first: the pipes themselves may sit on 3 and 4 (and dup2 onto the same
+            # number would keep close-on-exec set).
+            read_end, write_end = os.dup(to_chrome_r), os.dup(from_chrome_w)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
 
         cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
                "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
@@ -315,14 +318,15 @@ def main(argv=None):
         import mock_server
         server = mock_server.start(0, scenario=args.mock_scenario, interval=0.3)
         args.base = "http://127.0.0.1:%d" % server.server_address[1]
-        args.user, args.session, args.token = mock_server.USER, mock_server.SESSION, mock_server.TOKEN
+        args.user = args.user or mock_server.USER
+        args.session = args.session or mock_server.SESSION
         if not (args.expect_tile or args.expect_type or args.expect_text or args.expect_unknown):
             args.expect_tile = ["transcript=transcript", "identity=identity", "sentiment=sentiment",
                                 "next-action=nextAction", "knowledge=knowledge", "offer=adaptiveCard", "crm=iframe",
                                 "checklist=html", "alert=html"]
             args.expect_text = ["Ada Lovelace", "Retention offer", "cancel my contract", "KB-1042", "Offer accepted"]
             args.expect_unknown = ["wrapup-notes"]
-            args.min_version = 3
+            args.min_version = 3 if args.mock_scenario == "live" else 1
     if not args.user or not args.session:
         parser.error("--user and --session are required (or --mock)")
 

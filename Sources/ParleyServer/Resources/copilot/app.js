@@ -25,6 +25,7 @@
   var connEl = document.getElementById("conn");
   var bannerEl = document.getElementById("banner");
   var updatedEl = document.getElementById("updated");
+  var othersLink = document.getElementById("others-link");
 
   var SVG = "http://www.w3.org/2000/svg";
   var version = 0;
@@ -228,6 +229,8 @@
     });
     othersEl.hidden = others === 0;
     othersTitle.hidden = others === 0;
+    othersLink.hidden = others === 0;
+    othersLink.textContent = others === 1 ? "1 tile not in grid ↓" : others + " tiles outside the grid ↓";
 
     version++;
     document.body.setAttribute("data-state-version", String(version));
@@ -239,7 +242,7 @@
     var badge = h("span", { class: "tile-type" });
     var flag = h("span", { class: "flag", title: "This tile id is not placed by the grid (setGrid)", text: "not in grid" });
     var time = h("span", { class: "tile-time" });
-    var head = h("div", { class: "tile-head" }, title, badge, flag, time);
+    var head = h("div", { class: "tile-head" }, title, badge, time);
     var body = h("div", { class: "tile-body" });
     var el = h("article", { class: "tile", "data-tile": id }, head, body);
     return { id: id, el: el, head: head, badge: badge, flag: flag, time: time, body: body, type: null, sig: null, kind: null };
@@ -251,8 +254,8 @@
     rec.el.setAttribute("data-type", type);
     rec.el.classList.toggle("unknown", unknown);
     if (unknown) rec.el.setAttribute("data-unknown", "true"); else rec.el.removeAttribute("data-unknown");
-    rec.flag.hidden = !unknown;
-    rec.flag.style.display = unknown ? "" : "none";
+    if (unknown && !rec.flag.parentNode) rec.head.insertBefore(rec.flag, rec.time);
+    if (!unknown && rec.flag.parentNode) rec.flag.remove();
     rec.badge.textContent = type === "pending" ? "waiting" : type;
     rec.time.textContent = tile.updatedAt ? clock(tile.updatedAt) : "";
     if (tile.updatedAt) rec.time.title = tile.updatedAt;
@@ -331,7 +334,7 @@
       var pct = ((score + 5) / 10) * 100;
       var marker = h("div", { class: "marker" });
       marker.style.left = pct + "%";
-      var details = "Score " + (score > 0 ? "+" : "") + score + " of ±5";
+      var details = "Score " + (score > 0 ? "+" : score < 0 ? "−" : "") + Math.abs(score) + " of ±5";
       if (data.turns !== undefined) details += " · " + str(data.turns) + " customer turn" + (Number(data.turns) === 1 ? "" : "s");
 
       clear(rec.body);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Latency from a final utterance to the workspace event reaching a watcher (the agent's page), with the sample
+# call-assist flow (JavaScript code nodes on every customer utterance). usage: Benchmarks/copilot-latency/run.sh [COUNT]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+count=${1:-200}
+work=$(mktemp -d)
+trap 'kill ${server:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+swift build -c release --product parley >/dev/null
+token=c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00
+cp -R Flows "$work/"
+cat > "$work/parley.yaml" <<YAML
+server: { host: 127.0.0.1, port: 18084 }
+store: "sqlite:parley.sqlite"
+flows: Flows
+endpoints:
+  - { name: call-assist, type: voiceCopilot, urlToken: $token, flow: call-assist }
+YAML
+(cd "$work" && exec "$OLDPWD/.build/release/parley" serve --config parley.yaml --log-level error) & server=$!
+for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/18084) 2>/dev/null && break; sleep 0.1; done
+python3 Benchmarks/copilot-latency/latency.py http://127.0.0.1:18084 "$token" "$count" 0.02
