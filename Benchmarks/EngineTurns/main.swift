@@ -55,8 +55,15 @@ func run(flow: String, flows: FlowSet, conversations: Int) throws -> Double {
         for (turnIndex, text) in ["hi", name].enumerated() {
             let session = try sessions[id] ?? engine.startSession(flow: flow)
             let input = Input(
-                text: text, userId: "user-\(index)", sessionId: id, channel: "test", endpoint: "bench",
-                traceId: "\(id)-\(turnIndex)", execution: turnIndex + 1, currentTime: "2025-01-01T12:00:00.000Z")
+                text: text,
+                userId: "user-\(index)",
+                sessionId: id,
+                channel: "test",
+                endpoint: "bench",
+                traceId: "\(id)-\(turnIndex)",
+                execution: turnIndex + 1,
+                currentTime: "2025-01-01T12:00:00.000Z"
+            )
             let turn = try engine.run(input, session: session, profile: [:])
             sessions[id] = turn.session
             let texts = turn.outputs.map { $0.text ?? "" }

@@ -10,8 +10,15 @@ func probeStore(folder: String, count: Int) async throws -> (accept: Double, rea
     for index in 0..<count {
         entries.append(
             try await store.accept(
-                InboxEntry(traceId: "t\(index)", key: SessionKey(endpoint: "e", userId: "u\(index)", sessionId: "s\(index)"), kind: "message",
-                    payload: #"{"text":"hi"}"#, acceptedAt: Date())))
+                InboxEntry(
+                    traceId: "t\(index)",
+                    key: SessionKey(endpoint: "e", userId: "u\(index)", sessionId: "s\(index)"),
+                    kind: "message",
+                    payload: #"{"text":"hi"}"#,
+                    acceptedAt: Date()
+                )
+            )
+        )
     }
     let accept = seconds(clock.now - start) / Double(count)
     start = clock.now
@@ -24,9 +31,27 @@ func probeStore(folder: String, count: Int) async throws -> (accept: Double, rea
     for entry in entries {
         try await store.commit(
             TurnCommit(
-                inboxId: entry.id!, session: StoredSession(key: entry.key, state: String(repeating: "x", count: 300), flowHash: "h", updatedAt: Date()),
-                transcript: TranscriptRecord(key: entry.key, turn: 1, traceId: entry.traceId, entry: String(repeating: "y", count: 1500), redacted: false, createdAt: Date()),
-                messages: (0..<2).map { OutgoingMessage(idempotencyKey: "\(entry.traceId)-\($0)", key: entry.key, destination: "webhook", payload: String(repeating: "z", count: 200), createdAt: Date()) }))
+                inboxId: entry.id!,
+                session: StoredSession(key: entry.key, state: String(repeating: "x", count: 300), flowHash: "h", updatedAt: Date()),
+                transcript: TranscriptRecord(
+                    key: entry.key,
+                    turn: 1,
+                    traceId: entry.traceId,
+                    entry: String(repeating: "y", count: 1500),
+                    redacted: false,
+                    createdAt: Date()
+                ),
+                messages: (0..<2).map {
+                    OutgoingMessage(
+                        idempotencyKey: "\(entry.traceId)-\($0)",
+                        key: entry.key,
+                        destination: "webhook",
+                        payload: String(repeating: "z", count: 200),
+                        createdAt: Date()
+                    )
+                }
+            )
+        )
     }
     let commit = seconds(clock.now - start) / Double(count)
     try store.close()

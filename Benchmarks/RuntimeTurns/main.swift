@@ -35,12 +35,15 @@ struct Webhook: OutputRouter {
                 destination: "webhook",
                 body: [
                     "userId": .string(outcome.input.userId), "sessionId": .string(outcome.input.sessionId),
-                    "AIOutput": ["text": .string(output.text ?? ""), "data": output.data ?? .emptyObject, "traceId": .string(outcome.input.traceId), "source": "bot"],
-                ])
+                    "AIOutput": [
+                        "text": .string(output.text ?? ""), "data": output.data ?? .emptyObject, "traceId": .string(outcome.input.traceId),
+                        "source": "bot",
+                    ],
+                ]
+            )
         }
     }
 }
-
 
 let path = folder + "/bench.sqlite"
 try? FileManager.default.removeItem(atPath: folder)
@@ -57,7 +60,13 @@ for round in 0..<2 {
     for index in 0..<sessions {
         let text = round == 0 ? "hi" : (index % 2 == 0 ? "admin" : "bob\(index)")
         try await runtime.accept(
-            InboxRequest(endpoint: "bench", userId: "user-\(index)", sessionId: "session-\(index)", payload: InboxPayload(text: text, channel: "webhook")))
+            InboxRequest(
+                endpoint: "bench",
+                userId: "user-\(index)",
+                sessionId: "session-\(index)",
+                payload: InboxPayload(text: text, channel: "webhook")
+            )
+        )
     }
     acceptTime += clock.now - acceptStart
     let processStart = clock.now
@@ -76,4 +85,11 @@ print("committed turns/s=\(Int(Double(turns) / seconds(processTime)))")
 print(String(format: "database MB per 10000 sessions=%.1f", size / 1_048_576 * 10_000 / Double(sessions)))
 
 let probe = try await probeStore(folder: folder, count: 2000)
-print(String(format: "store alone, µs per call: accept=%.0f reads(session+profile)=%.0f commit=%.0f", probe.accept * 1e6, probe.read * 1e6, probe.commit * 1e6))
+print(
+    String(
+        format: "store alone, µs per call: accept=%.0f reads(session+profile)=%.0f commit=%.0f",
+        probe.accept * 1e6,
+        probe.read * 1e6,
+        probe.commit * 1e6
+    )
+)

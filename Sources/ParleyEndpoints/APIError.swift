@@ -36,20 +36,34 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public static let missingTextOrData = APIError(status: 400, code: "missing_text_or_data", message: "send 'text', 'data' or both")
     public static let missingAPIKey = APIError(status: 401, code: "missing_api_key", message: "this endpoint needs an X-Webhook-Key header")
-    public static let invalidAPIKey = APIError(status: 401, code: "invalid_api_key", message: "the X-Webhook-Key is not an active key of this endpoint")
+    public static let invalidAPIKey = APIError(
+        status: 401,
+        code: "invalid_api_key",
+        message: "the X-Webhook-Key is not an active key of this endpoint"
+    )
     public static let endpointDisabled = APIError(status: 403, code: "endpoint_disabled", message: "this endpoint is disabled")
     public static let unknownEndpoint = APIError(status: 404, code: "unknown_endpoint", message: "no endpoint has this URL token")
     public static let methodNotAllowed = APIError(
-        status: 405, code: "method_not_allowed", message: "use POST", headers: ["Allow": "POST"])
+        status: 405,
+        code: "method_not_allowed",
+        message: "use POST",
+        headers: ["Allow": "POST"]
+    )
     public static func bodyTooLarge(limit: Int) -> APIError {
         APIError(status: 413, code: "body_too_large", message: "the body is larger than \(limit) bytes")
     }
     public static let unsupportedMediaType = APIError(
-        status: 415, code: "unsupported_media_type", message: "send Content-Type: application/json")
+        status: 415,
+        code: "unsupported_media_type",
+        message: "send Content-Type: application/json"
+    )
     public static let shuttingDown = APIError(status: 503, code: "shutting_down", message: "the server is shutting down; retry on another instance")
     public static let notReady = APIError(status: 503, code: "not_ready", message: "the store is not reachable or no flows are loaded")
     public static let turnTimeout = APIError(
-        status: 504, code: "turn_timeout", message: "the turn did not finish in time; the input is stored and will run")
+        status: 504,
+        code: "turn_timeout",
+        message: "the turn did not finish in time; the input is stored and will run"
+    )
     public static let unauthorized = APIError(status: 401, code: "unauthorized", message: "send Authorization: Bearer <adminToken>")
     public static let adminDisabled = APIError(status: 404, code: "admin_disabled", message: "the admin API is off: set server.adminToken")
     public static let unknownEndpointName = APIError(status: 404, code: "unknown_endpoint", message: "no endpoint has this name")

@@ -39,7 +39,12 @@ public struct EndpointRouter: OutputRouter {
                 for event in outcome.turn.events {
                     guard case .copilot(let update) = event else { continue }
                     let body = AIOutputs.message(
-                        text: update.fields["text"]?.stringValue, data: ["copilot": update.json], input: input, endpoint: endpoint, source: "bot")
+                        text: update.fields["text"]?.stringValue,
+                        data: ["copilot": update.json],
+                        input: input,
+                        endpoint: endpoint,
+                        source: "bot"
+                    )
                     deliveries.append(Delivery(destination: "webhook", body: body))
                 }
             }
@@ -79,7 +84,8 @@ public enum AIOutputs {
         return [
             "userId": .string(input.userId), "sessionId": .string(input.sessionId),
             "AIOutput": [
-                "text": text.map(JSONValue.string) ?? .null, "data": data ?? .emptyObject, "traceId": .string(input.traceId), "source": .string(source),
+                "text": text.map(JSONValue.string) ?? .null, "data": data ?? .emptyObject, "traceId": .string(input.traceId),
+                "source": .string(source),
                 "disableSensitiveLogging": sensitive,
             ],
             "disableSensitiveLogging": sensitive,

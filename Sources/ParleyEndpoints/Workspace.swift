@@ -23,8 +23,11 @@ public struct Workspace: Sendable, Hashable {
 
     public init(json: JSONValue?) {
         self.init(
-            grid: json?["grid"].flatMap { $0 == .null ? nil : $0 }, tiles: json?["tiles"]?.objectValue ?? [:],
-            transcript: json?["transcript"]?.arrayValue ?? [], interim: json?["interim"]?.objectValue ?? [:])
+            grid: json?["grid"].flatMap { $0 == .null ? nil : $0 },
+            tiles: json?["tiles"]?.objectValue ?? [:],
+            transcript: json?["transcript"]?.arrayValue ?? [],
+            interim: json?["interim"]?.objectValue ?? [:]
+        )
     }
 
     public var json: JSONValue {

@@ -57,7 +57,11 @@ public struct ConversationTestRunner: Sendable {
                     turn = try conversation.endHandover(status, currentTime: time)
                 } else {
                     turn = try conversation.send(
-                        text: expected.user ?? "", data: expected.data ?? [:], speaker: expected.speaker, currentTime: time)
+                        text: expected.user ?? "",
+                        data: expected.data ?? [:],
+                        speaker: expected.speaker,
+                        currentTime: time
+                    )
                 }
             } catch {
                 result.failures.append(TestFailure(turn: index + 1, input: expected.summary, message: "the engine refused the turn: \(error)"))

@@ -15,8 +15,13 @@ public struct Edges: Sendable, Hashable {
     public var onError: Edge?
 
     public init(
-        next: Edge? = nil, then: Edge? = nil, else: Edge? = nil, cases: [SwitchCase] = [], default: Edge? = nil,
-        onFail: Edge? = nil, onError: Edge? = nil
+        next: Edge? = nil,
+        then: Edge? = nil,
+        else: Edge? = nil,
+        cases: [SwitchCase] = [],
+        default: Edge? = nil,
+        onFail: Edge? = nil,
+        onError: Edge? = nil
     ) {
         self.next = next
         self.then = then

@@ -110,7 +110,8 @@ struct ExecutionGraph {
         for flow in flows.values where flow.node(flow.start) != nil {
             for node in flow.nodes where !seen.contains(Vertex(flow: flow.id, node: node.id)) {
                 diagnostics.append(
-                    Diagnostic(.warning, .unreachableNode, "node '\(node.id)' is unreachable from the start of flow '\(flow.id)'", at: node.location))
+                    Diagnostic(.warning, .unreachableNode, "node '\(node.id)' is unreachable from the start of flow '\(flow.id)'", at: node.location)
+                )
             }
         }
         return diagnostics
@@ -127,9 +128,12 @@ struct ExecutionGraph {
             let names = path.map { $0.flow == members[0].flow ? $0.node : "\($0.flow):\($0.node)" }
             diagnostics.append(
                 Diagnostic(
-                    .error, .cycleWithoutInput,
+                    .error,
+                    .cycleWithoutInput,
                     "loop \(names.joined(separator: " -> ")) can run without waiting for input; route it through a question, wait or handover node",
-                    at: flows[members[0].flow]!.node(members[0].node)!.location))
+                    at: flows[members[0].flow]!.node(members[0].node)!.location
+                )
+            )
         }
         return diagnostics
     }

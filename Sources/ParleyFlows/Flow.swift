@@ -19,8 +19,14 @@ public struct Flow: Sendable, Hashable {
     private var index: [String: Int]
 
     public init(
-        id: String, description: String? = nil, start: String? = nil, context: [String: JSONValue] = [:], nodes: [Node],
-        location: SourceLocation, startLocation: SourceLocation? = nil, scripts: [ScriptSite] = []
+        id: String,
+        description: String? = nil,
+        start: String? = nil,
+        context: [String: JSONValue] = [:],
+        nodes: [Node],
+        location: SourceLocation,
+        startLocation: SourceLocation? = nil,
+        scripts: [ScriptSite] = []
     ) {
         self.id = id
         self.description = description

@@ -79,8 +79,15 @@ struct FlowFileParser {
         }
         guard let id else { return nil }
         return Flow(
-            id: id, description: description, start: start, context: context, nodes: nodes, location: idLocation,
-            startLocation: startLocation, scripts: scripts)
+            id: id,
+            description: description,
+            start: start,
+            context: context,
+            nodes: nodes,
+            location: idLocation,
+            startLocation: startLocation,
+            scripts: scripts
+        )
     }
 
     // MARK: Nodes
@@ -97,8 +104,10 @@ struct FlowFileParser {
         for (key, keyNode, _) in unknown {
             if kindPairs.isEmpty {
                 error(
-                    .unknownKind, "unknown node kind '\(key)'\(NameSuggestion.hint(for: key, in: NodeKind.names + Self.edgeKeys))",
-                    at: location(keyNode))
+                    .unknownKind,
+                    "unknown node kind '\(key)'\(NameSuggestion.hint(for: key, in: NodeKind.names + Self.edgeKeys))",
+                    at: location(keyNode)
+                )
             } else {
                 unknownKey(key, at: location(keyNode), known: Self.edgeKeys + NodeKind.names, in: "node '\(id)'")
             }
@@ -108,8 +117,10 @@ struct FlowFileParser {
         }
         for extra in kindPairs.dropFirst() {
             error(
-                .multipleKinds, "node '\(id)' has two kinds, '\(kindPairs[0].key)' and '\(extra.key)'; split it into two nodes",
-                at: location(extra.keyNode))
+                .multipleKinds,
+                "node '\(id)' has two kinds, '\(kindPairs[0].key)' and '\(extra.key)'; split it into two nodes",
+                at: location(extra.keyNode)
+            )
         }
         var edges = Edges()
         // A node whose kind is missing or broken still exists, so edges to it and from it are checked; the flow
@@ -243,7 +254,8 @@ struct FlowFileParser {
                     error(
                         .invalidValue,
                         "unknown question type '\(name)'\(NameSuggestion.hint(for: name, in: names)) (types: \(names.joined(separator: ", ")))",
-                        at: location(item))
+                        at: location(item)
+                    )
                 }
             case "store":
                 guard let path = string(item, field: "store") else { break }
@@ -284,7 +296,14 @@ struct FlowFileParser {
         }
         guard let text, let type else { return nil }
         return Question(
-            text: text, type: type, store: store, pattern: pattern, reprompt: reprompt, maxAttempts: maxAttempts, data: data)
+            text: text,
+            type: type,
+            store: store,
+            pattern: pattern,
+            reprompt: reprompt,
+            maxAttempts: maxAttempts,
+            data: data
+        )
     }
 
     private mutating func script(_ value: Yams.Node, field: String, kind: ScriptSite.Kind) -> Script? {
@@ -359,7 +378,8 @@ struct FlowFileParser {
                     error(
                         .invalidValue,
                         "unknown copilot tile type '\(name)'\(NameSuggestion.hint(for: name, in: CopilotTile.types)) (types: \(CopilotTile.types.joined(separator: ", ")))",
-                        at: location(item))
+                        at: location(item)
+                    )
                     type = nil
                 }
             case _ where others.contains(key):
@@ -415,7 +435,11 @@ struct FlowFileParser {
     // MARK: Values
 
     /// The key/value pairs of a mapping, or a `wrong-type` diagnostic.
-    private mutating func mapping(_ node: Yams.Node, what: String, expected: String = "a mapping")
+    private mutating func mapping(
+        _ node: Yams.Node,
+        what: String,
+        expected: String = "a mapping"
+    )
         -> [(key: String, keyNode: Yams.Node, value: Yams.Node)]?
     {
         guard case .mapping(let mapping) = node else {

@@ -21,7 +21,8 @@ public struct FlowValidator {
         for flow in flows {
             if let earlier = byId[flow.id] {
                 diagnostics.append(
-                    Diagnostic(.error, .duplicateFlow, "duplicate flow id '\(flow.id)' (also defined at \(earlier.location))", at: flow.location))
+                    Diagnostic(.error, .duplicateFlow, "duplicate flow id '\(flow.id)' (also defined at \(earlier.location))", at: flow.location)
+                )
             } else {
                 byId[flow.id] = flow
             }
@@ -42,9 +43,12 @@ public struct FlowValidator {
         func missingNode(_ target: String, at location: SourceLocation, label: String) {
             diagnostics.append(
                 Diagnostic(
-                    .error, .missingNode,
+                    .error,
+                    .missingNode,
                     "\(label) points to missing node '\(target)' in flow '\(flow.id)'\(NameSuggestion.hint(for: target, in: nodeIds))",
-                    at: location))
+                    at: location
+                )
+            )
         }
         if !flow.nodes.isEmpty, flow.node(flow.start) == nil {
             missingNode(flow.start, at: flow.startLocation ?? flow.location, label: "'start'")
@@ -58,17 +62,23 @@ public struct FlowValidator {
                 guard let target = flows[reference.flow] else {
                     diagnostics.append(
                         Diagnostic(
-                            .error, .missingFlow,
+                            .error,
+                            .missingFlow,
                             "'\(node.kind.name)' points to missing flow '\(reference.flow)'\(NameSuggestion.hint(for: reference.flow, in: Array(flows.keys).sorted()))",
-                            at: reference.location))
+                            at: reference.location
+                        )
+                    )
                     continue
                 }
                 if let nodeId = reference.node, target.node(nodeId) == nil {
                     diagnostics.append(
                         Diagnostic(
-                            .error, .missingNode,
+                            .error,
+                            .missingNode,
                             "'\(node.kind.name)' points to missing node '\(nodeId)' in flow '\(target.id)'\(NameSuggestion.hint(for: nodeId, in: target.nodes.map(\.id)))",
-                            at: reference.location))
+                            at: reference.location
+                        )
+                    )
                 }
             default:
                 break
@@ -82,8 +92,11 @@ public struct FlowValidator {
         return flow.scripts.compactMap { site in
             guard let problem = scriptChecker.syntaxError(in: site) else { return nil }
             return Diagnostic(
-                .error, .scriptSyntax, "JavaScript syntax error in node '\(site.nodeId)': \(problem.message)",
-                at: site.origin.location(line: problem.line, column: problem.column))
+                .error,
+                .scriptSyntax,
+                "JavaScript syntax error in node '\(site.nodeId)': \(problem.message)",
+                at: site.origin.location(line: problem.line, column: problem.column)
+            )
         }
     }
 }

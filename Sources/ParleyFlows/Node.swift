@@ -13,7 +13,11 @@ public struct Node: Sendable, Hashable {
     public var fieldLocations: [String: SourceLocation]
 
     public init(
-        id: String, kind: NodeKind, edges: Edges = Edges(), location: SourceLocation, fieldLocations: [String: SourceLocation] = [:]
+        id: String,
+        kind: NodeKind,
+        edges: Edges = Edges(),
+        location: SourceLocation,
+        fieldLocations: [String: SourceLocation] = [:]
     ) {
         self.id = id
         self.kind = kind
@@ -111,8 +115,13 @@ public struct Question: Sendable, Hashable {
     public var data: JSONValue?
 
     public init(
-        text: String, type: AnswerType, store: MemoryPath? = nil, pattern: String? = nil, reprompt: String? = nil,
-        maxAttempts: Int? = nil, data: JSONValue? = nil
+        text: String,
+        type: AnswerType,
+        store: MemoryPath? = nil,
+        pattern: String? = nil,
+        reprompt: String? = nil,
+        maxAttempts: Int? = nil,
+        data: JSONValue? = nil
     ) {
         self.text = text
         self.type = type

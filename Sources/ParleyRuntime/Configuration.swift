@@ -56,8 +56,12 @@ public struct Configuration: Sendable, Hashable {
     public var endpoints: [Endpoint]
 
     public init(
-        server: Server = Server(), store: String = "sqlite:.parley/parley.sqlite", flows: String = "Flows",
-        engine: EngineSettings = EngineSettings(), delivery: DeliverySettings = DeliverySettings(), endpoints: [Endpoint] = []
+        server: Server = Server(),
+        store: String = "sqlite:.parley/parley.sqlite",
+        flows: String = "Flows",
+        engine: EngineSettings = EngineSettings(),
+        delivery: DeliverySettings = DeliverySettings(),
+        endpoints: [Endpoint] = []
     ) {
         self.server = server
         self.store = store
@@ -128,8 +132,16 @@ public struct Endpoint: Sendable, Hashable {
     public var sessionTTLMinutes: Int
 
     public init(
-        name: String, kind: Kind, urlToken: String, flow: String, enabled: Bool = true, auth: Auth = .none, webhook: Target? = nil,
-        handover: Target? = nil, dataProtection: DataProtection = DataProtection(), sessionTTLMinutes: Int = 30
+        name: String,
+        kind: Kind,
+        urlToken: String,
+        flow: String,
+        enabled: Bool = true,
+        auth: Auth = .none,
+        webhook: Target? = nil,
+        handover: Target? = nil,
+        dataProtection: DataProtection = DataProtection(),
+        sessionTTLMinutes: Int = 30
     ) {
         self.name = name
         self.kind = kind

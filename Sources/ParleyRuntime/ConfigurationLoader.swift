@@ -15,7 +15,9 @@ public struct ConfigurationLoader {
     /// Loads a file. Relative `store` (SQLite) and `flows` paths are resolved against the file's folder.
     public func load(path: String) throws(ConfigurationError) -> Configuration {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError([Diagnostic(.error, .unreadableFile, "cannot read configuration file", at: SourceLocation(file: path, line: 1, column: 1))])
+            throw ConfigurationError([
+                Diagnostic(.error, .unreadableFile, "cannot read configuration file", at: SourceLocation(file: path, line: 1, column: 1))
+            ])
         }
         var configuration = try parse(text, file: path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -99,7 +101,8 @@ private struct Reader {
                 for (field, fieldKey, item) in mapping(value, what: "'engine'") ?? [] {
                     switch field {
                     case "codeTimeoutMs": configuration.engine.codeTimeoutMs = positive(item, field: field) ?? configuration.engine.codeTimeoutMs
-                    case "maxStepsPerTurn": configuration.engine.maxStepsPerTurn = positive(item, field: field) ?? configuration.engine.maxStepsPerTurn
+                    case "maxStepsPerTurn":
+                        configuration.engine.maxStepsPerTurn = positive(item, field: field) ?? configuration.engine.maxStepsPerTurn
                     default: unknown(field, at: fieldKey, known: ["codeTimeoutMs", "maxStepsPerTurn"])
                     }
                 }
@@ -202,7 +205,11 @@ private struct Reader {
             case "enabled": endpoint.enabled = bool(value, field: key) ?? endpoint.enabled
             case "auth":
                 guard let text = string(value, field: key) else { break }
-                if let auth = Endpoint.Auth(rawValue: text) { endpoint.auth = auth } else { fail("'auth' must be none or apiKey", at: location(value)) }
+                if let auth = Endpoint.Auth(rawValue: text) {
+                    endpoint.auth = auth
+                } else {
+                    fail("'auth' must be none or apiKey", at: location(value))
+                }
             case "webhook": endpoint.webhook = target(value, field: key)
             case "handover": endpoint.handover = target(value, field: key)
             case "dataProtection":
@@ -340,4 +347,3 @@ private struct Reader {
         return flag
     }
 }
-

@@ -16,8 +16,13 @@ public struct InboxRequest: Sendable, Hashable {
     public var traceId: String?
 
     public init(
-        endpoint: String, userId: String, sessionId: String, kind: InboxEntry.Kind = .message, payload: InboxPayload,
-        traceIdPrefix: String = "endpoint-httpIncomingMessage", traceId: String? = nil
+        endpoint: String,
+        userId: String,
+        sessionId: String,
+        kind: InboxEntry.Kind = .message,
+        payload: InboxPayload,
+        traceIdPrefix: String = "endpoint-httpIncomingMessage",
+        traceId: String? = nil
     ) {
         self.endpoint = endpoint
         self.userId = userId
@@ -42,7 +47,11 @@ public struct InboxPayload: Sendable, Hashable {
     public var extra: [String: JSONValue]
 
     public init(
-        text: String = "", data: [String: JSONValue] = [:], channel: String, speaker: String? = nil, handover: HandoverEnd.Status? = nil,
+        text: String = "",
+        data: [String: JSONValue] = [:],
+        channel: String,
+        speaker: String? = nil,
+        handover: HandoverEnd.Status? = nil,
         extra: [String: JSONValue] = [:]
     ) {
         self.text = text
@@ -63,9 +72,13 @@ public struct InboxPayload: Sendable, Hashable {
 
     init(json: JSONValue) {
         self.init(
-            text: json["text"]?.stringValue ?? "", data: json["data"]?.objectValue ?? [:], channel: json["channel"]?.stringValue ?? "rest",
-            speaker: json["speaker"]?.stringValue, handover: json["handover"]?.stringValue.flatMap(HandoverEnd.Status.init(rawValue:)),
-            extra: json["extra"]?.objectValue ?? [:])
+            text: json["text"]?.stringValue ?? "",
+            data: json["data"]?.objectValue ?? [:],
+            channel: json["channel"]?.stringValue ?? "rest",
+            speaker: json["speaker"]?.stringValue,
+            handover: json["handover"]?.stringValue.flatMap(HandoverEnd.Status.init(rawValue:)),
+            extra: json["extra"]?.objectValue ?? [:]
+        )
     }
 }
 

@@ -46,18 +46,29 @@ public struct Replay: Sendable {
             let recordedOutputs = recorded.outputs.map { $0.json.canonicalJSON }
             let replayedOutputs = turn.outputs.map { $0.json.canonicalJSON }
             if recordedOutputs != replayedOutputs {
-                return .diverged(Divergence(turn: recorded.turn, aspect: "outputs", input: summary, recorded: recordedOutputs, replayed: replayedOutputs))
+                return .diverged(
+                    Divergence(turn: recorded.turn, aspect: "outputs", input: summary, recorded: recordedOutputs, replayed: replayedOutputs)
+                )
             }
             let recordedEvents = recorded.events.map { $0.json.canonicalJSON }
             let replayedEvents = turn.events.map { $0.json.canonicalJSON }
             if recordedEvents != replayedEvents {
-                return .diverged(Divergence(turn: recorded.turn, aspect: "events", input: summary, recorded: recordedEvents, replayed: replayedEvents))
+                return .diverged(
+                    Divergence(turn: recorded.turn, aspect: "events", input: summary, recorded: recordedEvents, replayed: replayedEvents)
+                )
             }
             if TranscriptEntry.digest(of: turn.session) != recorded.sessionDigest {
                 return .diverged(
                     Divergence(
-                        turn: recorded.turn, aspect: "session", input: summary, recorded: ["digest \(recorded.sessionDigest)"],
-                        replayed: ["digest \(TranscriptEntry.digest(of: turn.session))", "context \(JSONValue.object(turn.session.context).canonicalJSON)"]))
+                        turn: recorded.turn,
+                        aspect: "session",
+                        input: summary,
+                        recorded: ["digest \(recorded.sessionDigest)"],
+                        replayed: [
+                            "digest \(TranscriptEntry.digest(of: turn.session))", "context \(JSONValue.object(turn.session.context).canonicalJSON)",
+                        ]
+                    )
+                )
             }
             session = turn.session
         }

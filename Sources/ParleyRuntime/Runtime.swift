@@ -32,10 +32,13 @@ public actor Runtime {
         public var onWorkspace: @Sendable (SessionKey, JSONValue) -> Void
 
         public init(
-            engine: EngineConfiguration = EngineConfiguration(), now: @escaping @Sendable () -> Date = { Date() },
+            engine: EngineConfiguration = EngineConfiguration(),
+            now: @escaping @Sendable () -> Date = { Date() },
             traceId: @escaping @Sendable (String) -> String = { "\($0)-\(UUID().uuidString.lowercased())" },
-            failpoint: @escaping @Sendable (String) -> Void = { _ in }, maxConcurrentSessions: Int = 8,
-            onCommit: @escaping @Sendable () -> Void = {}, observeTurn: @escaping @Sendable (Duration) -> Void = { _ in },
+            failpoint: @escaping @Sendable (String) -> Void = { _ in },
+            maxConcurrentSessions: Int = 8,
+            onCommit: @escaping @Sendable () -> Void = {},
+            observeTurn: @escaping @Sendable (Duration) -> Void = { _ in },
             onWorkspace: @escaping @Sendable (SessionKey, JSONValue) -> Void = { _, _ in }
         ) {
             self.engine = engine
@@ -94,8 +97,12 @@ public actor Runtime {
         guard endpoints[request.endpoint] != nil else { throw RuntimeError.unknownEndpoint(request.endpoint) }
         let traceId = request.traceId ?? settings.traceId(request.traceIdPrefix)
         let entry = InboxEntry(
-            traceId: traceId, key: SessionKey(endpoint: request.endpoint, userId: request.userId, sessionId: request.sessionId),
-            kind: request.kind.rawValue, payload: request.payload.canonicalJSON, acceptedAt: settings.now())
+            traceId: traceId,
+            key: SessionKey(endpoint: request.endpoint, userId: request.userId, sessionId: request.sessionId),
+            kind: request.kind.rawValue,
+            payload: request.payload.canonicalJSON,
+            acceptedAt: settings.now()
+        )
         let stored = try await store.accept(entry)
         settings.failpoint("accepted")
         wakeUp?.yield()
@@ -225,21 +232,45 @@ public actor Runtime {
 
         let previous = try await restore(stored, endpoint: endpoint, acceptedAt: entry.acceptedAt)
         let input = Input(
-            text: request.text, data: request.data, userId: entry.key.userId, sessionId: entry.key.sessionId, channel: request.channel,
-            endpoint: endpoint.name, urlToken: endpoint.urlToken, traceId: entry.traceId, execution: previous.session.executionCount + 1,
-            currentTime: currentTime, speaker: request.speaker, handover: request.handover.map(HandoverEnd.init(status:)))
+            text: request.text,
+            data: request.data,
+            userId: entry.key.userId,
+            sessionId: entry.key.sessionId,
+            channel: request.channel,
+            endpoint: endpoint.name,
+            urlToken: endpoint.urlToken,
+            traceId: entry.traceId,
+            execution: previous.session.executionCount + 1,
+            currentTime: currentTime,
+            speaker: request.speaker,
+            handover: request.handover.map(HandoverEnd.init(status:))
+        )
 
         var outcome: TurnOutcome
         if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .interim {
             // Only the workspace's transcript changes; the flow runs on final utterances.
             outcome = TurnOutcome(
-                kind: kind, endpoint: endpoint, input: input, before: previous.session,
-                turn: Turn(session: previous.session, profile: profile, outputs: [], events: [], trace: []))
+                kind: kind,
+                endpoint: endpoint,
+                input: input,
+                before: previous.session,
+                turn: Turn(session: previous.session, profile: profile, outputs: [], events: [], trace: [])
+            )
         } else if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .notify || kind == .agentMessage {
             // Sent to the user as they are; the flow does not run and the session does not change.
             outcome = TurnOutcome(
-                kind: kind, endpoint: endpoint, input: input, before: previous.session,
-                turn: Turn(session: previous.session, profile: profile, outputs: [Output(text: request.text, data: .object(request.data))], events: [], trace: []))
+                kind: kind,
+                endpoint: endpoint,
+                input: input,
+                before: previous.session,
+                turn: Turn(
+                    session: previous.session,
+                    profile: profile,
+                    outputs: [Output(text: request.text, data: .object(request.data))],
+                    events: [],
+                    trace: []
+                )
+            )
         } else {
             let turn: Turn
             do {
@@ -249,7 +280,13 @@ public actor Runtime {
                 let failure = TurnError(message: "\(error)", address: nil)
                 turn = Turn(session: previous.session, profile: profile, outputs: [], events: [.error(failure)], trace: [])
             }
-            outcome = TurnOutcome(kind: InboxEntry.Kind(rawValue: entry.kind) ?? .message, endpoint: endpoint, input: input, before: previous.session, turn: turn)
+            outcome = TurnOutcome(
+                kind: InboxEntry.Kind(rawValue: entry.kind) ?? .message,
+                endpoint: endpoint,
+                input: input,
+                before: previous.session,
+                turn: turn
+            )
         }
 
         if outcome.handsOver {
@@ -259,8 +296,13 @@ public actor Runtime {
         let now = settings.now()
         let messages = router.deliveries(for: outcome).enumerated().map { index, delivery in
             OutgoingMessage(
-                idempotencyKey: "\(entry.traceId)-\(index + 1)", key: entry.key, destination: delivery.destination,
-                payload: delivery.body.canonicalJSON, createdAt: now, sensitive: sensitive || delivery.sensitive)
+                idempotencyKey: "\(entry.traceId)-\(index + 1)",
+                key: entry.key,
+                destination: delivery.destination,
+                payload: delivery.body.canonicalJSON,
+                createdAt: now,
+                sensitive: sensitive || delivery.sensitive
+            )
         }
         var transcript: TranscriptRecord?
         var workspace: JSONValue?
@@ -271,21 +313,45 @@ public actor Runtime {
         let recorded: Set<InboxEntry.Kind> = [.message, .handoverEnd]
         if endpoint.dataProtection.collectConversations, recorded.contains(outcome.kind) {
             var record = TranscriptEntry(
-                turn: outcome.turn.session.executionCount, traceId: entry.traceId, flowHash: outcome.turn.session.flowHash,
-                flow: previous.session.flow, input: input,
-                profileBefore: profile, outputs: outcome.turn.outputs, events: outcome.turn.events, trace: outcome.turn.trace,
-                sessionDigest: TranscriptEntry.digest(of: outcome.turn.session))
+                turn: outcome.turn.session.executionCount,
+                traceId: entry.traceId,
+                flowHash: outcome.turn.session.flowHash,
+                flow: previous.session.flow,
+                input: input,
+                profileBefore: profile,
+                outputs: outcome.turn.outputs,
+                events: outcome.turn.events,
+                trace: outcome.turn.trace,
+                sessionDigest: TranscriptEntry.digest(of: outcome.turn.session)
+            )
             if sensitive { record = record.redactedCopy }
             transcript = TranscriptRecord(
-                key: entry.key, turn: record.turn, traceId: entry.traceId, entry: record.json.canonicalJSON, redacted: sensitive, createdAt: now)
+                key: entry.key,
+                turn: record.turn,
+                traceId: entry.traceId,
+                entry: record.json.canonicalJSON,
+                redacted: sensitive,
+                createdAt: now
+            )
         }
         let session = StoredSession(
-            key: entry.key, state: outcome.turn.session.json.canonicalJSON, flowHash: outcome.turn.session.flowHash, updatedAt: entry.acceptedAt)
+            key: entry.key,
+            state: outcome.turn.session.json.canonicalJSON,
+            flowHash: outcome.turn.session.flowHash,
+            updatedAt: entry.acceptedAt
+        )
         let profileChanged = outcome.turn.profile != profile
         try await store.commit(
             TurnCommit(
-                inboxId: id, session: session, profile: profileChanged ? JSONValue.object(outcome.turn.profile).canonicalJSON : nil,
-                transcript: transcript, messages: messages, eraseInput: sensitive, workspace: workspace?.canonicalJSON))
+                inboxId: id,
+                session: session,
+                profile: profileChanged ? JSONValue.object(outcome.turn.profile).canonicalJSON : nil,
+                transcript: transcript,
+                messages: messages,
+                eraseInput: sensitive,
+                workspace: workspace?.canonicalJSON
+            )
+        )
         settings.failpoint("committed")
         settings.observeTurn(ContinuousClock.now - started)
         if !messages.isEmpty { settings.onCommit() }

@@ -31,9 +31,13 @@ public struct Transcript: Sendable, Hashable {
             turns.append(try TranscriptEntry(json: json))
         }
         self.init(
-            endpoint: key.endpoint, flow: turns.first?.flow ?? "", userId: key.userId, sessionId: key.sessionId,
+            endpoint: key.endpoint,
+            flow: turns.first?.flow ?? "",
+            userId: key.userId,
+            sessionId: key.sessionId,
             flowHash: turns.first?.flowHash ?? "",
-            turns: turns)
+            turns: turns
+        )
     }
 
     /// The JSON Lines text, ending with a newline.
@@ -51,7 +55,9 @@ public struct Transcript: Sendable, Hashable {
         guard let first = lines.first, let header = try? JSONValue.parse(String(first)), header["parley"] == "transcript" else {
             throw TranscriptError("line 1: not a Parley transcript (expected a header with \"parley\":\"transcript\")")
         }
-        guard header["version"] == 1 else { throw TranscriptError("line 1: unsupported transcript version \(header["version"]?.canonicalJSON ?? "null")") }
+        guard header["version"] == 1 else {
+            throw TranscriptError("line 1: unsupported transcript version \(header["version"]?.canonicalJSON ?? "null")")
+        }
         guard let flow = header["flow"]?.stringValue else { throw TranscriptError("line 1: the header has no flow") }
         var turns: [TranscriptEntry] = []
         for (index, line) in lines.dropFirst().enumerated() {
@@ -63,7 +69,12 @@ public struct Transcript: Sendable, Hashable {
             }
         }
         self.init(
-            endpoint: header["endpoint"]?.stringValue ?? "", flow: flow, userId: header["userId"]?.stringValue ?? "",
-            sessionId: header["sessionId"]?.stringValue ?? "", flowHash: header["flowHash"]?.stringValue ?? "", turns: turns)
+            endpoint: header["endpoint"]?.stringValue ?? "",
+            flow: flow,
+            userId: header["userId"]?.stringValue ?? "",
+            sessionId: header["sessionId"]?.stringValue ?? "",
+            flowHash: header["flowHash"]?.stringValue ?? "",
+            turns: turns
+        )
     }
 }

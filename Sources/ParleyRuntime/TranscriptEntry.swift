@@ -25,8 +25,17 @@ public struct TranscriptEntry: Sendable, Hashable {
     public var redacted: Bool
 
     public init(
-        turn: Int, traceId: String, flowHash: String, flow: String, input: Input, profileBefore: [String: JSONValue], outputs: [Output], events: [Event],
-        trace: [TraceEntry], sessionDigest: String, redacted: Bool = false
+        turn: Int,
+        traceId: String,
+        flowHash: String,
+        flow: String,
+        input: Input,
+        profileBefore: [String: JSONValue],
+        outputs: [Output],
+        events: [Event],
+        trace: [TraceEntry],
+        sessionDigest: String,
+        redacted: Bool = false
     ) {
         self.turn = turn
         self.traceId = traceId
@@ -135,11 +144,20 @@ extension Input {
             let currentTime = json["currentTime"]?.stringValue
         else { throw TranscriptError("a recorded input needs userId, sessionId and currentTime") }
         self.init(
-            text: json["text"]?.stringValue ?? "", data: json["data"]?.objectValue ?? [:], userId: userId, sessionId: sessionId,
-            channel: json["channel"]?.stringValue ?? "rest", endpoint: json["endpoint"]?.stringValue ?? "",
-            urlToken: json["URLToken"]?.stringValue ?? "", mode: json["mode"]?.stringValue, traceId: json["traceId"]?.stringValue ?? "",
-            execution: Int(json["execution"]?.numberValue ?? 0), currentTime: currentTime, speaker: json["speaker"]?.stringValue,
-            handover: json["handover"]?["status"]?.stringValue.flatMap(HandoverEnd.Status.init(rawValue:)).map(HandoverEnd.init(status:)))
+            text: json["text"]?.stringValue ?? "",
+            data: json["data"]?.objectValue ?? [:],
+            userId: userId,
+            sessionId: sessionId,
+            channel: json["channel"]?.stringValue ?? "rest",
+            endpoint: json["endpoint"]?.stringValue ?? "",
+            urlToken: json["URLToken"]?.stringValue ?? "",
+            mode: json["mode"]?.stringValue,
+            traceId: json["traceId"]?.stringValue ?? "",
+            execution: Int(json["execution"]?.numberValue ?? 0),
+            currentTime: currentTime,
+            speaker: json["speaker"]?.stringValue,
+            handover: json["handover"]?["status"]?.stringValue.flatMap(HandoverEnd.Status.init(rawValue:)).map(HandoverEnd.init(status:))
+        )
     }
 }
 
@@ -153,7 +171,13 @@ extension TraceEntry {
             TraceNote(level: $0["level"]?.stringValue ?? "info", message: $0["message"]?.stringValue ?? "")
         }
         self.init(
-            flow: json["flow"]?.stringValue ?? "", node: json["node"]?.stringValue ?? "", kind: json["kind"]?.stringValue ?? "",
-            outcome: json["outcome"]?.stringValue ?? "", target: target, error: json["error"]?.stringValue, notes: notes)
+            flow: json["flow"]?.stringValue ?? "",
+            node: json["node"]?.stringValue ?? "",
+            kind: json["kind"]?.stringValue ?? "",
+            outcome: json["outcome"]?.stringValue ?? "",
+            target: target,
+            error: json["error"]?.stringValue,
+            notes: notes
+        )
     }
 }

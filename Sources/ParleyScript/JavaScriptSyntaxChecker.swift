@@ -1,5 +1,5 @@
-import Foundation
 import CJavaScriptCore
+import Foundation
 import ParleyFlows
 
 /// Checks JavaScript syntax with JavaScriptCore's parser (`JSCheckScriptSyntax`), without running anything.

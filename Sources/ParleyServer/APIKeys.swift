@@ -11,7 +11,13 @@ public enum APIKeys {
         let key = "pk_" + hex(bytes)
         let id = "key_" + hex((0..<6).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let record = APIKeyRecord(
-            id: id, endpoint: endpoint, name: name, keyHash: hash(key), keyPreview: String(key.prefix(9)) + "…", createdAt: now)
+            id: id,
+            endpoint: endpoint,
+            name: name,
+            keyHash: hash(key),
+            keyPreview: String(key.prefix(9)) + "…",
+            createdAt: now
+        )
         return (record, key)
     }
 

@@ -20,7 +20,9 @@ extension ParleyServer {
                 [
                     "id": .string(record.id), "name": .string(record.name), "key": .string(key), "keyPreview": .string(record.keyPreview),
                     "createdAt": .string(Runtime.timestamp(record.createdAt)),
-                ], status: .created)
+                ],
+                status: .created
+            )
         }
         api.get("/endpoints/{name}/keys") { request, context in
             try self.authorize(request)
@@ -28,7 +30,8 @@ extension ParleyServer {
             let keys = try await self.store.keys(endpoint: endpoint.name).map { key -> JSONValue in
                 [
                     "id": .string(key.id), "name": .string(key.name), "keyPreview": .string(key.keyPreview),
-                    "createdAt": .string(Runtime.timestamp(key.createdAt)), "revokedAt": key.revokedAt.map { .string(Runtime.timestamp($0)) } ?? .null,
+                    "createdAt": .string(Runtime.timestamp(key.createdAt)),
+                    "revokedAt": key.revokedAt.map { .string(Runtime.timestamp($0)) } ?? .null,
                 ]
             }
             return JSONResponse.make(["keys": .array(keys)])
@@ -61,7 +64,10 @@ extension ParleyServer {
             guard !records.isEmpty else { throw APIError.unknownSession }
             let transcript = try Transcript(key: key, records: records)
             return Response(
-                status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: ByteBuffer(string: transcript.jsonLines)))
+                status: .ok,
+                headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: transcript.jsonLines))
+            )
         }
         api.get("/outbox") { request, context in
             try self.authorize(request)
@@ -73,9 +79,12 @@ extension ParleyServer {
         api.post("/outbox/retry") { request, context in
             try self.authorize(request)
             let body = try await Self.collect(request, limit: 1_048_576)
-            let ids = body.isEmpty ? nil : (try? JSONValue.parse(String(decoding: body, as: UTF8.self)))?["ids"]?.arrayValue?.compactMap {
-                $0.numberValue.map(Int64.init)
-            }
+            let ids =
+                body.isEmpty
+                ? nil
+                : (try? JSONValue.parse(String(decoding: body, as: UTF8.self)))?["ids"]?.arrayValue?.compactMap {
+                    $0.numberValue.map(Int64.init)
+                }
             let retried = try await self.store.retryDead(ids: ids, now: Date())
             if retried > 0 { self.wakeDelivery() }
             return JSONResponse.make(["retried": .number(Double(retried))])
@@ -101,8 +110,10 @@ extension ParleyServer {
 
     private static func sessionKey(_ context: BasicRequestContext) throws -> SessionKey {
         SessionKey(
-            endpoint: context.parameters.get("endpoint") ?? "", userId: context.parameters.get("user") ?? "",
-            sessionId: context.parameters.get("session") ?? "")
+            endpoint: context.parameters.get("endpoint") ?? "",
+            userId: context.parameters.get("user") ?? "",
+            sessionId: context.parameters.get("session") ?? ""
+        )
     }
 
     private static func summary(_ session: StoredSession) -> JSONValue {

@@ -8,7 +8,14 @@ import ParleyStore
 extension ParleyServer {
     /// The agent workspace: the page and its assets, the state as JSON and the live stream (DESIGN §5.5).
     func addCopilotRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/copilot") { _, _ in try self.copilotAsset("index.html", type: "text/html; charset=utf-8") }
+        router.get("/copilot") { request, _ in
+            // The page loads app.js and style.css by relative path: it must be served from /copilot/.
+            guard request.uri.path.hasSuffix("/") else {
+                let query = request.uri.query.map { "?\($0)" } ?? ""
+                return Response(status: .movedPermanently, headers: [.location: "/copilot/\(query)"])
+            }
+            return try self.copilotAsset("index.html", type: "text/html; charset=utf-8")
+        }
         router.get("/copilot/app.js") { _, _ in try self.copilotAsset("app.js", type: "text/javascript; charset=utf-8") }
         router.get("/copilot/style.css") { _, _ in try self.copilotAsset("style.css", type: "text/css; charset=utf-8") }
         router.get("/copilot/state") { request, _ in
@@ -45,7 +52,8 @@ extension ParleyServer {
                     try await writer.write(ByteBuffer(string: Self.event(initial)))
                     for await text in events { try await writer.write(ByteBuffer(string: text)) }
                     try await writer.finish(nil)
-                })
+                }
+            )
         }
     }
 

@@ -52,20 +52,34 @@ extension ParleyServer {
         case .handoverEnd:
             let end = try HandoverEndRequest(body: body)
             inbox = InboxRequest(
-                endpoint: endpoint.name, userId: end.userId, sessionId: end.sessionId, kind: .handoverEnd,
-                payload: InboxPayload(channel: "handover", handover: .init(rawValue: end.status)), traceIdPrefix: "endpoint-handoverEnd")
+                endpoint: endpoint.name,
+                userId: end.userId,
+                sessionId: end.sessionId,
+                kind: .handoverEnd,
+                payload: InboxPayload(channel: "handover", handover: .init(rawValue: end.status)),
+                traceIdPrefix: "endpoint-handoverEnd"
+            )
         case .message where endpoint.kind == .voiceCopilot:
             let utterance = try VoiceUtterance(body: body)
             inbox = InboxRequest(
-                endpoint: endpoint.name, userId: utterance.userId, sessionId: utterance.sessionId, kind: utterance.final ? .message : .interim,
+                endpoint: endpoint.name,
+                userId: utterance.userId,
+                sessionId: utterance.sessionId,
+                kind: utterance.final ? .message : .interim,
                 payload: InboxPayload(text: utterance.text, data: utterance.data ?? [:], channel: "voiceCopilot", speaker: utterance.speaker),
-                traceIdPrefix: "endpoint-voiceCopilot")
+                traceIdPrefix: "endpoint-voiceCopilot"
+            )
         default:
             let message = try UserMessage(body: body)
             let (kind, channel, prefix) = Self.describe(route, endpoint: endpoint)
             inbox = InboxRequest(
-                endpoint: endpoint.name, userId: message.userId, sessionId: message.sessionId, kind: kind,
-                payload: InboxPayload(text: message.text ?? "", data: message.data ?? [:], channel: channel), traceIdPrefix: prefix)
+                endpoint: endpoint.name,
+                userId: message.userId,
+                sessionId: message.sessionId,
+                kind: kind,
+                payload: InboxPayload(text: message.text ?? "", data: message.data ?? [:], channel: channel),
+                traceIdPrefix: prefix
+            )
         }
 
         if endpoint.kind == .rest, route == .message {
@@ -78,7 +92,9 @@ extension ParleyServer {
         }
         let accepted = try await runtime.accept(inbox)
         logger.info(
-            "accepted", metadata: ["endpoint": "\(endpoint.name)", "traceId": "\(accepted.traceId)", "route": "\(route.rawValue)"])
+            "accepted",
+            metadata: ["endpoint": "\(endpoint.name)", "traceId": "\(accepted.traceId)", "route": "\(route.rawValue)"]
+        )
         return JSONResponse.make(["traceId": .string(accepted.traceId)], status: .accepted)
     }
 

@@ -36,8 +36,13 @@ public final class ParleyServer: Sendable {
     ///   - flows: the validated flows; `flowFiles` their YAML texts by file name, kept in the store for pinning.
     ///   - settings: runtime settings; `onCommit` should wake the delivery loop.
     public init(
-        configuration: Configuration, flows: FlowSet, store: any Store, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        settings: Runtime.Settings = Runtime.Settings(), logger: Logger = Logger(label: "parley"), restTimeout: Duration = .seconds(30)
+        configuration: Configuration,
+        flows: FlowSet,
+        store: any Store,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        settings: Runtime.Settings = Runtime.Settings(),
+        logger: Logger = Logger(label: "parley"),
+        restTimeout: Duration = .seconds(30)
     ) {
         self.configuration = configuration
         self.store = store
@@ -60,7 +65,12 @@ public final class ParleyServer: Sendable {
             observe(duration)
         }
         self.runtime = Runtime(
-            store: store, flows: flows, endpoints: configuration.endpoints, router: EndpointRouter(), settings: settings)
+            store: store,
+            flows: flows,
+            endpoints: configuration.endpoints,
+            router: EndpointRouter(),
+            settings: settings
+        )
     }
 
     /// New requests get `503 shutting_down` from now on.
@@ -111,8 +121,10 @@ public final class ParleyServer: Sendable {
         if let pending = try? await store.countMessages(status: .pending) { metrics.outboxDepth.set(to: Double(pending)) }
         if let dead = try? await store.countMessages(status: .dead) { metrics.deadLetters.set(to: Double(dead)) }
         return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer()))
+        )
     }
 }
 

@@ -14,9 +14,12 @@ public final class ServerMetrics: Sendable {
         self.registry = registry
         turnDuration = registry.makeDurationHistogram(
             name: "parley_turn_duration_seconds",
-            buckets: [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50),
-                .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5)],
-            help: "Time from reading a session to committing its turn")
+            buckets: [
+                .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50),
+                .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
+            ],
+            help: "Time from reading a session to committing its turn"
+        )
         outboxDepth = registry.makeGauge(name: "parley_outbox_depth", help: "Messages waiting to be delivered")
         deadLetters = registry.makeGauge(name: "parley_dead_letters", help: "Messages that gave up (dead letters)")
     }
@@ -24,7 +27,9 @@ public final class ServerMetrics: Sendable {
     /// Counts a request to an endpoint route.
     func request(endpoint: String, status: Int) {
         registry.makeCounter(
-            name: "parley_requests_total", labels: [("endpoint", endpoint), ("status", String(status))], help: "Endpoint requests by endpoint and status"
+            name: "parley_requests_total",
+            labels: [("endpoint", endpoint), ("status", String(status))],
+            help: "Endpoint requests by endpoint and status"
         ).increment()
     }
 }

@@ -7,8 +7,10 @@ extension SQLiteStore {
     public func session(_ key: SessionKey) async throws -> StoredSession? {
         try await read { db in
             try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?"), arguments: key.arguments)
-                .map(StoredSession.init(row:))
+                db.cachedStatement(sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?"),
+                arguments: key.arguments
+            )
+            .map(StoredSession.init(row:))
         }
     }
 
@@ -45,7 +47,9 @@ extension SQLiteStore {
     public func workspace(_ key: SessionKey) async throws -> String? {
         try await read { db in
             try String.fetchOne(
-                db.cachedStatement(sql: "SELECT state FROM workspaces WHERE endpoint = ? AND user_id = ? AND session_id = ?"), arguments: key.arguments)
+                db.cachedStatement(sql: "SELECT state FROM workspaces WHERE endpoint = ? AND user_id = ? AND session_id = ?"),
+                arguments: key.arguments
+            )
         }
     }
 }

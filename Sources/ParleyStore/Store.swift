@@ -178,8 +178,17 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var sensitive: Bool
 
     public init(
-        id: Int64? = nil, idempotencyKey: String, key: SessionKey, destination: String, payload: String, createdAt: Date,
-        attempts: Int = 0, nextAttemptAt: Date? = nil, status: Status = .pending, lastError: String? = nil, sensitive: Bool = false
+        id: Int64? = nil,
+        idempotencyKey: String,
+        key: SessionKey,
+        destination: String,
+        payload: String,
+        createdAt: Date,
+        attempts: Int = 0,
+        nextAttemptAt: Date? = nil,
+        status: Status = .pending,
+        lastError: String? = nil,
+        sensitive: Bool = false
     ) {
         self.id = id
         self.idempotencyKey = idempotencyKey
@@ -211,8 +220,13 @@ public struct TurnCommit: Sendable, Hashable {
     public var workspace: String?
 
     public init(
-        inboxId: Int64, session: StoredSession, profile: String? = nil, transcript: TranscriptRecord? = nil,
-        messages: [OutgoingMessage] = [], eraseInput: Bool = false, workspace: String? = nil
+        inboxId: Int64,
+        session: StoredSession,
+        profile: String? = nil,
+        transcript: TranscriptRecord? = nil,
+        messages: [OutgoingMessage] = [],
+        eraseInput: Bool = false,
+        workspace: String? = nil
     ) {
         self.inboxId = inboxId
         self.session = session

@@ -78,8 +78,12 @@ struct ChatCommand: AsyncParsableCommand {
         let endpoint = Endpoint(name: "cli", kind: .rest, urlToken: String(repeating: "0", count: 64), flow: flow)
         let fixed = now.flatMap { ISO8601DateFormatter().date(from: $0) }
         let runtime = Runtime(
-            store: store, flows: flowSet, endpoints: [endpoint], router: NoDeliveries(),
-            settings: Runtime.Settings(now: { fixed ?? Date() }))
+            store: store,
+            flows: flowSet,
+            endpoints: [endpoint],
+            router: NoDeliveries(),
+            settings: Runtime.Settings(now: { fixed ?? Date() })
+        )
         var texts: [String: String] = [:]
         for file in files { texts[(file as NSString).lastPathComponent] = try String(contentsOfFile: file, encoding: .utf8) }
         try await runtime.saveFlowVersion(files: texts)
@@ -100,7 +104,8 @@ struct ChatCommand: AsyncParsableCommand {
                 kind = .handoverEnd
             }
             let accepted = try await runtime.accept(
-                InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli"))
+                InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli")
+            )
             await runtime.processPending()
             let records = try await store.transcript(key)
             guard let record = records.last(where: { $0.traceId == accepted.traceId }),
@@ -109,7 +114,13 @@ struct ChatCommand: AsyncParsableCommand {
                 emit("! the turn was not recorded")
                 continue
             }
-            let turn = Turn(session: Session(flowHash: entry.flowHash, flow: flow), profile: [:], outputs: entry.outputs, events: entry.events, trace: entry.trace)
+            let turn = Turn(
+                session: Session(flowHash: entry.flowHash, flow: flow),
+                profile: [:],
+                outputs: entry.outputs,
+                events: entry.events,
+                trace: entry.trace
+            )
             for line in ChatTranscript.lines(for: turn, trace: trace) { emit(line) }
         }
     }

@@ -23,7 +23,9 @@ struct KeysCommand: AsyncParsableCommand {
         func open() throws -> any Store {
             let configuration = try StoreSource.configuration(config)
             guard configuration.endpoint(named: endpoint) != nil else {
-                throw UsageError("\(config) has no endpoint '\(endpoint)' (endpoints: \(configuration.endpoints.map(\.name).joined(separator: ", ")))")
+                throw UsageError(
+                    "\(config) has no endpoint '\(endpoint)' (endpoints: \(configuration.endpoints.map(\.name).joined(separator: ", ")))"
+                )
             }
             return try StoreSource.open(configuration)
         }

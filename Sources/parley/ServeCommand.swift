@@ -51,13 +51,23 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "parley")
 
         let delivery = DeliveryService(
-            store: store, endpoints: configuration.endpoints, settings: DeliveryService.Settings(configuration: configuration.delivery),
-            logger: Logger(label: "parley.delivery"))
+            store: store,
+            endpoints: configuration.endpoints,
+            settings: DeliveryService.Settings(configuration: configuration.delivery),
+            logger: Logger(label: "parley.delivery")
+        )
         let engine = EngineConfiguration(
-            codeTimeout: .milliseconds(configuration.engine.codeTimeoutMs), maxStepsPerTurn: configuration.engine.maxStepsPerTurn)
+            codeTimeout: .milliseconds(configuration.engine.codeTimeoutMs),
+            maxStepsPerTurn: configuration.engine.maxStepsPerTurn
+        )
         let server = ParleyServer(
-            configuration: configuration, flows: flows, store: store, registry: registry,
-            settings: Runtime.Settings(engine: engine, onCommit: { delivery.wake() }), logger: logger)
+            configuration: configuration,
+            flows: flows,
+            store: store,
+            registry: registry,
+            settings: Runtime.Settings(engine: engine, onCommit: { delivery.wake() }),
+            logger: logger
+        )
         try await server.runtime.saveFlowVersion(files: FlowFiles.texts(loaded.files))
 
         let host = configuration.server.host
@@ -71,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.info("listening", metadata: ["address": "http://\(host):\(bound)", "flowHash": "\(flows.contentHash)"])
                 FileHandleOutput.standardError("parley: serving \(configuration.endpoints.count) endpoints on http://\(host):\(bound)")
             },
-            logger: logger)
+            logger: logger
+        )
         // Shut down in reverse order: refuse new requests, drain HTTP, let turns commit, then stop delivering.
         let group = ServiceGroup(
             services: [
@@ -79,7 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
                 FlowReloadService(server: server, folder: configuration.flows, watch: watch, logger: logger), app,
                 ShutdownNotice(server: server),
             ],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
         try await group.run()
     }
 }

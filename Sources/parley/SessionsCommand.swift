@@ -50,7 +50,8 @@ struct SessionsCommand: AsyncParsableCommand {
                 let turns = state?["executionCount"]?.numberValue.map { Int($0) } ?? 0
                 emit(
                     "\(session.key.endpoint)\t\(session.key.userId)\t\(session.key.sessionId)\t\(turns) turns\t"
-                        + "\(Runtime.timestamp(session.updatedAt))\t\(session.flowHash)")
+                        + "\(Runtime.timestamp(session.updatedAt))\t\(session.flowHash)"
+                )
             }
             if sessions.isEmpty { emit("no sessions") }
         }

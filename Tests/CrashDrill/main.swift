@@ -66,15 +66,20 @@ guard let flows = loaded.flowSet else {
 let store = try SQLiteStore(path: database)
 let endpoint = Endpoint(name: "drill", kind: .webhook, urlToken: String(repeating: "d", count: 64), flow: "order-status")
 let runtime = Runtime(
-    store: store, flows: flows, endpoints: [endpoint], router: Echo(),
-    settings: Runtime.Settings(failpoint: { failpoint.pass($0) }))
+    store: store,
+    flows: flows,
+    endpoints: [endpoint],
+    router: Echo(),
+    settings: Runtime.Settings(failpoint: { failpoint.pass($0) })
+)
 
 let script = ["hi", "AB123456", "yes", "CD654321", "no", "hello", "x", "y", "z"]
 for index in 0..<acceptCount {
     let session = "s\(index % 4)"
     let text = script[(index / 4) % script.count]
     let entry = try await runtime.accept(
-        InboxRequest(endpoint: "drill", userId: "u-\(session)", sessionId: session, payload: InboxPayload(text: text, channel: "webhook")))
+        InboxRequest(endpoint: "drill", userId: "u-\(session)", sessionId: session, payload: InboxPayload(text: text, channel: "webhook"))
+    )
     say("accepted \(entry.traceId)")
 }
 await runtime.processPending()

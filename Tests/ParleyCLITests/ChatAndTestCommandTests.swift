@@ -4,14 +4,19 @@ import Testing
 @Suite struct ChatCommandTests {
     @Test func scriptedConversationWithTrace() throws {
         let output = try ParleyBinary.run(
-            ["chat", "order-status", "--trace", "--now", "2025-03-01T10:00:00Z"], stdin: "hi\nAB123456\n/data {\"x\": 1}\nno\n")
+            ["chat", "order-status", "--trace", "--now", "2025-03-01T10:00:00Z"],
+            stdin: "hi\nAB123456\n/data {\"x\": 1}\nno\n"
+        )
         try ParleyBinary.record(output.stdout, as: "chat-order-status.txt")
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout == (try ParleyBinary.snapshot("chat-order-status.txt")))
     }
 
     @Test func handoverCommandResumesTheFlow() throws {
-        let output = try ParleyBinary.run(["chat", "order-status", "--now", "2025-03-01T10:00:00Z"], stdin: "hi\nZZ000000\nhello?\n/handover completed\nno\n")
+        let output = try ParleyBinary.run(
+            ["chat", "order-status", "--now", "2025-03-01T10:00:00Z"],
+            stdin: "hi\nZZ000000\nhello?\n/handover completed\nno\n"
+        )
         #expect(output.status == 0)
         let lines = output.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("bot: Let me connect you with a colleague who can look into this."))
@@ -45,7 +50,11 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-cli-test-\(getpid())")
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try "flow: hello\nnodes:\n  greet:\n    say: Hello!\n".write(to: folder.appendingPathComponent("hello.yaml"), atomically: true, encoding: .utf8)
+        try "flow: hello\nnodes:\n  greet:\n    say: Hello!\n".write(
+            to: folder.appendingPathComponent("hello.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
         let test = "flow: hello\ntests:\n  - name: greets\n    turns:\n      - user: hi\n        bot: [\"Hi!\"]\n"
         try test.write(to: folder.appendingPathComponent("hello.test.yaml"), atomically: true, encoding: .utf8)
         let output = try ParleyBinary.run(["test", folder.path])

@@ -18,7 +18,8 @@ import Testing
         let config = folder.appendingPathComponent("parley.yaml").path
         let chat = try ParleyBinary.run(
             ["chat", "order-status", "--store", "--config", config, "--session", "s1", "--user", "ada", "--now", "2025-05-05T09:00:00Z"],
-            stdin: "hi\nAB123456\nno\n")
+            stdin: "hi\nAB123456\nno\n"
+        )
         #expect(chat.status == 0, "\(chat.stderr)")
         #expect(chat.stdout.contains("bot: Order AB123456 is on its way with DHL, expected on 2024-06-14."))
         #expect(chat.stderr.contains("session: --endpoint cli --user ada --session s1"))

@@ -16,7 +16,9 @@ import Testing
     }
 
     @Test func errorsAreListedWithLocationsAndExitOne() throws {
-        let output = try ParleyBinary.run(["validate", "Tests/ParleyFlowsTests/Fixtures/unknown-key.yaml", "Tests/ParleyFlowsTests/Fixtures/missing-flow"])
+        let output = try ParleyBinary.run([
+            "validate", "Tests/ParleyFlowsTests/Fixtures/unknown-key.yaml", "Tests/ParleyFlowsTests/Fixtures/missing-flow",
+        ])
         try ParleyBinary.record(output.stdout, as: "validate-errors.txt")
         #expect(output.status == 1)
         #expect(output.stdout == (try ParleyBinary.snapshot("validate-errors.txt")))
@@ -35,7 +37,8 @@ import Testing
                     "file": "Tests/ParleyFlowsTests/Fixtures/invalid-regex.yaml", "line": 7, "column": 16, "severity": "error",
                     "code": "invalid-regex", "message": "regex pattern '^[A-Z{2}(0-9$' does not compile",
                 ]
-            ])
+            ]
+        )
     }
 
     @Test func validJSONReportHasTheHash() throws {

@@ -1,8 +1,8 @@
-import ParleyTestSupport
 import Foundation
 import ParleyDelivery
 import ParleyRuntime
 import ParleyStore
+import ParleyTestSupport
 import Testing
 
 /// Runs `body` with a live receiver, an in-memory store and a delivery service, and always stops them.

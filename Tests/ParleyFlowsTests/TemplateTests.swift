@@ -8,7 +8,8 @@ import Testing
             template.segments == [
                 .text("Hi "), .expression("profile.firstName || 'there'", offset: 5), .text(", order "),
                 .expression(" context.id ", offset: 45), .text("!"),
-            ])
+            ]
+        )
         #expect(template.singleExpression == nil)
         #expect(template.unclosedOffset == nil)
     }

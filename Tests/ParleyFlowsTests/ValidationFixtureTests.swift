@@ -54,7 +54,11 @@ import Testing
         #expect(question.store == MemoryPath("context.orderId"))
         #expect(question.maxAttempts == 2)
         #expect(flow.node("ask")?.edges.onFail?.target == "agent")
-        #expect(flow.node("route")?.edges.cases == [SwitchCase(literal: "shipped", edge: Edge(target: "tell", location: SourceLocation(file: "valid.yaml", line: 30, column: 25)))])
+        #expect(
+            flow.node("route")?.edges.cases == [
+                SwitchCase(literal: "shipped", edge: Edge(target: "tell", location: SourceLocation(file: "valid.yaml", line: 30, column: 25)))
+            ]
+        )
         #expect(flow.node("tell")?.location == SourceLocation(file: "valid.yaml", line: 32, column: 3))
         #expect(flow.node("ask")?.fieldLocations["question.pattern"] == SourceLocation(file: "valid.yaml", line: 13, column: 16))
         #expect(flow.node("ask")?.fieldLocations["next"] == SourceLocation(file: "valid.yaml", line: 17, column: 11))
@@ -88,7 +92,8 @@ import Testing
 
     @Test func numbersFollowTheCoreSchema() throws {
         let values = try context(
-            "  a: 42\n  b: -7\n  c: 2.5\n  d: .5\n  e: 1e3\n  f: -1.5E-2\n  g: 0x1F\n  h: 0o17\n  i: +3\n  j: 1.2.3\n  k: 12abc\n  l: '7'\n  m: 3.\n  n: 1_000")
+            "  a: 42\n  b: -7\n  c: 2.5\n  d: .5\n  e: 1e3\n  f: -1.5E-2\n  g: 0x1F\n  h: 0o17\n  i: +3\n  j: 1.2.3\n  k: 12abc\n  l: '7'\n  m: 3.\n  n: 1_000"
+        )
         #expect(values["a"] == 42)
         #expect(values["b"] == -7)
         #expect(values["c"] == 2.5)

@@ -65,7 +65,8 @@ import Testing
                     "parley.yaml:15:5: an endpoint is missing required field 'flow'",
                     "parley.yaml:15:5: an endpoint is missing required field 'name'",
                     "parley.yaml:15:5: an endpoint is missing required field 'urlToken'",
-                ])
+                ]
+            )
         }
     }
 

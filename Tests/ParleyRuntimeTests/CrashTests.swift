@@ -33,8 +33,11 @@ import Testing
         process.waitUntilExit()
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
         return Run(
-            status: process.terminationStatus, signal: process.terminationReason == .uncaughtSignal,
-            accepted: lines.filter { $0.hasPrefix("accepted ") }.map { String($0.dropFirst("accepted ".count)) }, done: lines.contains("done"))
+            status: process.terminationStatus,
+            signal: process.terminationReason == .uncaughtSignal,
+            accepted: lines.filter { $0.hasPrefix("accepted ") }.map { String($0.dropFirst("accepted ".count)) },
+            done: lines.contains("done")
+        )
     }
 
     static let points = ["accepted", "turn", "committed", "delivering"]
@@ -50,7 +53,10 @@ import Testing
             defer { try? FileManager.default.removeItem(at: folder) }
             let database = folder.appendingPathComponent("parley.sqlite").path
 
-            let crashed = try Self.run(database: database, arguments: ["--accept", "\(inputs)", "--crash-at", point, "--crash-after", "\(crashAfter)"])
+            let crashed = try Self.run(
+                database: database,
+                arguments: ["--accept", "\(inputs)", "--crash-at", point, "--crash-after", "\(crashAfter)"]
+            )
             #expect(crashed.signal, "the drill was meant to die at \(point) #\(crashAfter)")
             #expect(!crashed.done)
 

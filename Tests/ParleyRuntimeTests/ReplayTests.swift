@@ -14,8 +14,12 @@ import Testing
         let (flows, files) = try RuntimeFixtures.sampleFlows()
         let clock = TestClock()
         let runtime = Runtime(
-            store: store, flows: flows, endpoints: [RuntimeFixtures.endpoint(flow: flow, sensitive: sensitive)], router: EchoRouter(),
-            settings: Runtime.Settings(now: { clock.now }))
+            store: store,
+            flows: flows,
+            endpoints: [RuntimeFixtures.endpoint(flow: flow, sensitive: sensitive)],
+            router: EchoRouter(),
+            settings: Runtime.Settings(now: { clock.now })
+        )
         try await runtime.saveFlowVersion(files: files)
         for text in texts {
             try await runtime.accept(RuntimeFixtures.message(text))
@@ -33,7 +37,8 @@ import Testing
             header == [
                 "parley": "transcript", "version": 1, "endpoint": "web", "flow": "order-status", "userId": "u1", "sessionId": "s1",
                 "flowHash": .string(flows.contentHash),
-            ])
+            ]
+        )
         let read = try Transcript(jsonLines: exported)
         #expect(read == transcript)
         let result = try Replay(engine: Engine(flows: flows)).run(read)
@@ -63,7 +68,8 @@ import Testing
                 turn 3 (user "no"): outputs differ
                 - {"text":"Thanks. Have a nice day!"}
                 + {"text":"Thank you. Have a nice day!"}
-                """)
+                """
+        )
     }
 
     @Test func aChangedBranchShowsUpInTheSessionOrEvents() async throws {

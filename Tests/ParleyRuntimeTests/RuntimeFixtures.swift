@@ -11,7 +11,8 @@ struct EchoRouter: OutputRouter {
         outcome.turn.outputs.map {
             Delivery(
                 destination: "webhook",
-                body: ["userId": .string(outcome.input.userId), "sessionId": .string(outcome.input.sessionId), "text": .string($0.text ?? "")])
+                body: ["userId": .string(outcome.input.userId), "sessionId": .string(outcome.input.sessionId), "text": .string($0.text ?? "")]
+            )
         }
     }
 }
@@ -53,8 +54,13 @@ enum RuntimeFixtures {
 
     static func endpoint(_ name: String = "web", flow: String, ttl: Int = 30, sensitive: Bool = false) -> Endpoint {
         Endpoint(
-            name: name, kind: .webhook, urlToken: String(repeating: "a", count: 64), flow: flow,
-            dataProtection: Endpoint.DataProtection(disableSensitiveLogging: sensitive), sessionTTLMinutes: ttl)
+            name: name,
+            kind: .webhook,
+            urlToken: String(repeating: "a", count: 64),
+            flow: flow,
+            dataProtection: Endpoint.DataProtection(disableSensitiveLogging: sensitive),
+            sessionTTLMinutes: ttl
+        )
     }
 
     static func message(_ text: String, user: String = "u1", session: String = "s1", endpoint: String = "web") -> InboxRequest {

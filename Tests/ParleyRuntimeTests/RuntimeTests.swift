@@ -10,11 +10,18 @@ import Testing
     let clock = TestClock()
 
     private func runtime(
-        store: any Store, flows: FlowSet, endpoints: [Endpoint], counter: Counter = Counter()
+        store: any Store,
+        flows: FlowSet,
+        endpoints: [Endpoint],
+        counter: Counter = Counter()
     ) -> Runtime {
         Runtime(
-            store: store, flows: flows, endpoints: endpoints, router: EchoRouter(),
-            settings: Runtime.Settings(now: { [clock] in clock.now }, traceId: { "\($0)-\(counter.next())" }))
+            store: store,
+            flows: flows,
+            endpoints: endpoints,
+            router: EchoRouter(),
+            settings: Runtime.Settings(now: { [clock] in clock.now }, traceId: { "\($0)-\(counter.next())" })
+        )
     }
 
     @Test func acceptedInputsRunAsTurnsAndCommitTheirMessages() async throws {
@@ -35,10 +42,12 @@ import Testing
         #expect(entries[0].input.currentTime == Runtime.timestamp(clock.now))
         #expect(entries[1].outputs.first?.text == "Order AB123456 is on its way with DHL, expected on 2024-06-14.")
         let messages = try await store.messages(status: .pending, limit: 10)
-        #expect(messages.map(\.idempotencyKey) == [
-            "endpoint-httpIncomingMessage-1-1", "endpoint-httpIncomingMessage-1-2", "endpoint-httpIncomingMessage-2-1",
-            "endpoint-httpIncomingMessage-2-2",
-        ])
+        #expect(
+            messages.map(\.idempotencyKey) == [
+                "endpoint-httpIncomingMessage-1-1", "endpoint-httpIncomingMessage-1-2", "endpoint-httpIncomingMessage-2-1",
+                "endpoint-httpIncomingMessage-2-2",
+            ]
+        )
         let session = try #require(try await store.session(key))
         #expect(session.flowHash == flows.contentHash)
         #expect(try Session(json: JSONValue.parse(session.state)).context["status"] == "shipped")
@@ -55,7 +64,8 @@ import Testing
                 next: say
               say:
                 say: "{{context.seen.join(',')}}"
-            """)
+            """
+        )
         let runtime = runtime(store: store, flows: flows, endpoints: [RuntimeFixtures.endpoint(flow: "echo")])
         for round in 1...6 {
             for session in ["a", "b", "c"] {
@@ -164,7 +174,14 @@ import Testing
         let (flows, _) = try RuntimeFixtures.sampleFlows()
         let runtime = runtime(store: store, flows: flows, endpoints: [RuntimeFixtures.endpoint(flow: "faq")])
         try await runtime.accept(
-            InboxRequest(endpoint: "web", userId: "u1", sessionId: "s1", kind: .notify, payload: InboxPayload(text: "Your parcel left", channel: "notify")))
+            InboxRequest(
+                endpoint: "web",
+                userId: "u1",
+                sessionId: "s1",
+                kind: .notify,
+                payload: InboxPayload(text: "Your parcel left", channel: "notify")
+            )
+        )
         await runtime.processPending()
         let messages = try await store.messages(status: .pending, limit: 10)
         #expect(messages.map { try? JSONValue.parse($0.payload)["text"] } == [.string("Your parcel left")])
@@ -202,7 +219,9 @@ final class Counter: Sendable {
         var dates = [0, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -1, -86_400_000, 1_767_225_600_123].map {
             Date(timeIntervalSince1970: Double($0) / 1000)
         }
-        for _ in 0..<2000 { dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000_000...8_000_000_000_000, using: &random)) / 1000)) }
+        for _ in 0..<2000 {
+            dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000_000...8_000_000_000_000, using: &random)) / 1000))
+        }
         for date in dates {
             #expect(Runtime.timestamp(date) == formatter.string(from: date), "\(date.timeIntervalSince1970)")
         }

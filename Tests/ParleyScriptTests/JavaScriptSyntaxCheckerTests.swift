@@ -14,7 +14,8 @@ import Testing
     @Test func statementErrorPointsAtTheToken() throws {
         let checker = JavaScriptSyntaxChecker()
         let error = try #require(
-            checker.syntaxError(in: ScriptSite(kind: .statements, source: "const a = 1;\nconst b = a + ;", nodeId: "n", origin: origin)))
+            checker.syntaxError(in: ScriptSite(kind: .statements, source: "const a = 1;\nconst b = a + ;", nodeId: "n", origin: origin))
+        )
         #expect(error.line == 2)
         #expect(error.column == 15)
         #expect(error.message == "Unexpected token ';'")

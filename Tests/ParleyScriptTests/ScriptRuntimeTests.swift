@@ -186,7 +186,8 @@ import Testing
 @Suite struct JavaScriptNumberTests {
     @Test(
         arguments: [
-            0, -0.0, 1, -1, 42, 0.1, 0.2 + 0.1, 1.5, -3.25, 123_456_789, 1e20, 1e21, 1.5e21, 1e-6, 1e-7, 1.5e-7, 123e-20, Double.leastNonzeroMagnitude,
+            0, -0.0, 1, -1, 42, 0.1, 0.2 + 0.1, 1.5, -3.25, 123_456_789, 1e20, 1e21, 1.5e21, 1e-6, 1e-7, 1.5e-7, 123e-20,
+            Double.leastNonzeroMagnitude,
             1.7976931348623157e308, 9_007_199_254_740_991, 0.000001234, 100, 1234.5678, 2.5e-5,
         ] as [Double]
     )

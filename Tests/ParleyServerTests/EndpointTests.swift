@@ -1,14 +1,15 @@
-import ParleyTestSupport
 import Foundation
 import ParleyFlows
 import ParleyStore
+import ParleyTestSupport
 import Synchronization
 import Testing
 
 /// End to end: the real server on 127.0.0.1 and a real webhook receiver, exact payloads and headers.
 @Suite(.serialized) struct EndpointTests {
     private func withDeployment(
-        receiver script: @escaping WebhookReceiver.Script = { _ in .ok }, _ body: (TestDeployment, WebhookReceiver) async throws -> Void
+        receiver script: @escaping WebhookReceiver.Script = { _ in .ok },
+        _ body: (TestDeployment, WebhookReceiver) async throws -> Void
     ) async throws {
         let receiver = try await WebhookReceiver.start(script: script)
         let deployment = try await TestDeployment.start(receiverPort: receiver.port)
@@ -44,14 +45,17 @@ import Testing
                         "text": "echo: hi there", "data": [:], "traceId": .string(traceId), "source": "bot", "disableSensitiveLogging": false,
                     ],
                     "disableSensitiveLogging": false,
-                ])
+                ]
+            )
         }
     }
 
     @Test func dataOnlyMessagesAreAccepted() async throws {
         try await withDeployment { deployment, receiver in
             let answer = try await HTTP.post(
-                "\(deployment.base)/\(TestDeployment.webhookToken)", #"{"userId":"u1","sessionId":"s2","data":{"button":"yes"}}"#)
+                "\(deployment.base)/\(TestDeployment.webhookToken)",
+                #"{"userId":"u1","sessionId":"s2","data":{"button":"yes"}}"#
+            )
             #expect(answer.status == 202)
             #expect(await receiver.waitUntil { $0.count == 1 })
             #expect(await receiver.requests.first?.text == "echo: ")
@@ -68,23 +72,47 @@ import Testing
                 ("array", try await HTTP.post(url, "[1,2]"), 400, "invalid_json"),
                 ("no userId", try await HTTP.post(url, #"{"sessionId":"s","text":"x"}"#), 400, "invalid_field"),
                 ("numeric sessionId", try await HTTP.post(url, #"{"userId":"u","sessionId":5,"text":"x"}"#), 400, "invalid_field"),
-                ("long userId", try await HTTP.post(url, HTTP.message(user: String(repeating: "u", count: 257), session: "s", text: "x")), 400, "invalid_field"),
-                ("long text", try await HTTP.post(url, HTTP.message(session: "s", text: String(repeating: "t", count: 10_001))), 400, "invalid_field"),
+                (
+                    "long userId", try await HTTP.post(url, HTTP.message(user: String(repeating: "u", count: 257), session: "s", text: "x")), 400,
+                    "invalid_field"
+                ),
+                (
+                    "long text", try await HTTP.post(url, HTTP.message(session: "s", text: String(repeating: "t", count: 10_001))), 400,
+                    "invalid_field"
+                ),
                 ("data not object", try await HTTP.post(url, #"{"userId":"u","sessionId":"s","data":[1]}"#), 400, "invalid_field"),
                 ("neither", try await HTTP.post(url, #"{"userId":"u","sessionId":"s"}"#), 400, "missing_text_or_data"),
                 ("empty text", try await HTTP.post(url, #"{"userId":"u","sessionId":"s","text":""}"#), 400, "missing_text_or_data"),
-                ("no key", try await HTTP.post("\(deployment.base)/\(TestDeployment.keyedToken)", HTTP.message(session: "s", text: "x")), 401, "missing_api_key"),
+                (
+                    "no key", try await HTTP.post("\(deployment.base)/\(TestDeployment.keyedToken)", HTTP.message(session: "s", text: "x")), 401,
+                    "missing_api_key"
+                ),
                 (
                     "wrong key",
                     try await HTTP.post(
-                        "\(deployment.base)/\(TestDeployment.keyedToken)", HTTP.message(session: "s", text: "x"),
-                        headers: json.merging(["X-Webhook-Key": "pk_nope"]) { $1 }), 401, "invalid_api_key"
+                        "\(deployment.base)/\(TestDeployment.keyedToken)",
+                        HTTP.message(session: "s", text: "x"),
+                        headers: json.merging(["X-Webhook-Key": "pk_nope"]) { $1 }
+                    ), 401, "invalid_api_key"
                 ),
-                ("disabled", try await HTTP.post("\(deployment.base)/\(TestDeployment.disabledToken)", HTTP.message(session: "s", text: "x")), 403, "endpoint_disabled"),
-                ("unknown token", try await HTTP.post("\(deployment.base)/\(String(repeating: "f", count: 64))", HTTP.message(session: "s", text: "x")), 404, "unknown_endpoint"),
+                (
+                    "disabled", try await HTTP.post("\(deployment.base)/\(TestDeployment.disabledToken)", HTTP.message(session: "s", text: "x")), 403,
+                    "endpoint_disabled"
+                ),
+                (
+                    "unknown token",
+                    try await HTTP.post("\(deployment.base)/\(String(repeating: "f", count: 64))", HTTP.message(session: "s", text: "x")), 404,
+                    "unknown_endpoint"
+                ),
                 ("GET", try await HTTP.send(.get, url), 405, "method_not_allowed"),
-                ("too large", try await HTTP.post(url, HTTP.message(session: "s", text: String(repeating: "x", count: 20000))), 413, "body_too_large"),
-                ("text/plain", try await HTTP.post(url, HTTP.message(session: "s", text: "x"), headers: ["Content-Type": "text/plain"]), 415, "unsupported_media_type"),
+                (
+                    "too large", try await HTTP.post(url, HTTP.message(session: "s", text: String(repeating: "x", count: 20000))), 413,
+                    "body_too_large"
+                ),
+                (
+                    "text/plain", try await HTTP.post(url, HTTP.message(session: "s", text: "x"), headers: ["Content-Type": "text/plain"]), 415,
+                    "unsupported_media_type"
+                ),
             ]
             for (name, answer, status, code) in cases {
                 #expect(answer.status == status, "\(name): \(answer.body)")
@@ -159,10 +187,16 @@ import Testing
 
     @Test func injectRunsTheFlowAndNotifyOnlyDelivers() async throws {
         try await withDeployment { deployment, receiver in
-            let inject = try await HTTP.post("\(deployment.base)/inject/\(TestDeployment.webhookToken)", HTTP.message(session: "n1", text: "from CRM"))
+            let inject = try await HTTP.post(
+                "\(deployment.base)/inject/\(TestDeployment.webhookToken)",
+                HTTP.message(session: "n1", text: "from CRM")
+            )
             #expect(inject.status == 202)
             #expect(inject.json?["traceId"]?.stringValue?.hasPrefix("endpoint-inject-") == true)
-            let notify = try await HTTP.post("\(deployment.base)/notify/\(TestDeployment.webhookToken)", HTTP.message(session: "n1", text: "Your parcel left"))
+            let notify = try await HTTP.post(
+                "\(deployment.base)/notify/\(TestDeployment.webhookToken)",
+                HTTP.message(session: "n1", text: "Your parcel left")
+            )
             #expect(notify.status == 202)
             #expect(await receiver.waitUntil { $0.count == 2 })
             #expect(await receiver.requests.map { $0.text ?? "" } == ["echo: from CRM", "Your parcel left"])
@@ -188,7 +222,8 @@ import Testing
                 handover["transcript"] == [
                     ["source": "user", "text": "Ada", "data": [:]], ["source": "bot", "text": "Hello Ada", "data": [:]],
                     ["source": "bot", "text": "Connecting you with a colleague.", "data": [:]],
-                ])
+                ]
+            )
             #expect(await receiver.requests.filter { $0.path == "/user" }.map { $0.text ?? "" } == ["Hello Ada", "Connecting you with a colleague."])
 
             // While handed over, the user's messages go to the agent side and the flow does not run.
@@ -222,7 +257,9 @@ import Testing
             let records = try await deployment.store.transcript(SessionKey(endpoint: "quiet", userId: "u1", sessionId: "q1"))
             #expect(records.allSatisfy { $0.redacted })
             #expect(records.allSatisfy { !$0.entry.contains("Bob") })
-            #expect(await waitUntil { (try? await deployment.store.messages(status: .delivered, limit: 10).allSatisfy { $0.payload.isEmpty }) == true })
+            #expect(
+                await waitUntil { (try? await deployment.store.messages(status: .delivered, limit: 10).allSatisfy { $0.payload.isEmpty }) == true }
+            )
         }
     }
 

@@ -1,7 +1,7 @@
-import ParleyTestSupport
 import Foundation
 import ParleyFlows
 import ParleyStore
+import ParleyTestSupport
 import Synchronization
 import Testing
 
@@ -217,7 +217,10 @@ import Testing
         let secondId = try #require(made.json?["id"]?.stringValue)
         #expect(try await HTTP.send(.delete, "\(server.base)/api/v1/endpoints/keyed/keys/\(secondId)", headers: admin).status == 204)
         #expect(try await HTTP.send(.delete, "\(server.base)/api/v1/endpoints/keyed/keys/\(secondId)", headers: admin).errorCode == "unknown_key")
-        #expect(try await HTTP.post(url, HTTP.message(session: "k", text: "x"), headers: ["Content-Type": "application/json", "X-Webhook-Key": second]).status == 401)
+        #expect(
+            try await HTTP.post(url, HTTP.message(session: "k", text: "x"), headers: ["Content-Type": "application/json", "X-Webhook-Key": second])
+                .status == 401
+        )
         #expect(server.terminate() == 0)
         await receiver.stop()
     }
@@ -230,7 +233,11 @@ import Testing
         let admin = ["Authorization": "Bearer \(TestDeployment.adminToken)", "Content-Type": "application/json"]
         #expect(try await HTTP.post("\(server.base)/\(TestDeployment.webhookToken)", HTTP.message(session: "adm", text: "hello")).status == 202)
         // 400 from the receiver: a dead letter.
-        #expect(await waitUntil { (try? await HTTP.send(.get, "\(server.base)/api/v1/outbox?status=dead", headers: admin).json?["messages"]?.arrayValue?.count) == 1 })
+        #expect(
+            await waitUntil {
+                (try? await HTTP.send(.get, "\(server.base)/api/v1/outbox?status=dead", headers: admin).json?["messages"]?.arrayValue?.count) == 1
+            }
+        )
         let dead = try await HTTP.send(.get, "\(server.base)/api/v1/outbox?status=dead", headers: admin)
         #expect(!dead.body.contains("echo: hello"))
         let sessions = try await HTTP.send(.get, "\(server.base)/api/v1/sessions?endpoint=web", headers: admin)

@@ -86,7 +86,9 @@ final class TestDeployment: Sendable {
         try TestFlows.agent.write(to: folder.appendingPathComponent("flows/agent.yaml"), atomically: true, encoding: .utf8)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         try FileManager.default.copyItem(
-            at: repository.appendingPathComponent("Flows/call-assist.yaml"), to: folder.appendingPathComponent("flows/call-assist.yaml"))
+            at: repository.appendingPathComponent("Flows/call-assist.yaml"),
+            to: folder.appendingPathComponent("flows/call-assist.yaml")
+        )
         return folder
     }
 
@@ -109,19 +111,31 @@ final class TestDeployment: Sendable {
         var logger = Logger(label: "test.parley")
         logger.logLevel = .critical
         let delivery = DeliveryService(
-            store: store, endpoints: configuration.endpoints,
+            store: store,
+            endpoints: configuration.endpoints,
             settings: DeliveryService.Settings(timeoutMs: 2000, retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.2), pollInterval: .milliseconds(100)),
-            logger: logger)
+            logger: logger
+        )
         let server = ParleyServer(
-            configuration: configuration, flows: flows, store: store, settings: Runtime.Settings(onCommit: { delivery.wake() }), logger: logger,
-            restTimeout: .seconds(10))
+            configuration: configuration,
+            flows: flows,
+            store: store,
+            settings: Runtime.Settings(onCommit: { delivery.wake() }),
+            logger: logger,
+            restTimeout: .seconds(10)
+        )
         try await server.runtime.saveFlowVersion(files: FlowFiles.texts(loaded.files))
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: server.router(), configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+            router: server.router(),
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
         let group = ServiceGroup(
-            services: [delivery, TurnService(runtime: server.runtime), app, ShutdownNotice(server: server)], logger: logger)
+            services: [delivery, TurnService(runtime: server.runtime), app, ShutdownNotice(server: server)],
+            logger: logger
+        )
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw DeploymentError(message: "the server did not start") }
@@ -150,7 +164,10 @@ enum HTTP {
     }
 
     static func send(
-        _ method: HTTPMethodName, _ url: String, body: String? = nil, headers: [String: String] = ["Content-Type": "application/json"]
+        _ method: HTTPMethodName,
+        _ url: String,
+        body: String? = nil,
+        headers: [String: String] = ["Content-Type": "application/json"]
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method.nio

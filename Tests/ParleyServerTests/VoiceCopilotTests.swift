@@ -28,15 +28,25 @@ import Testing
 
     private func state(_ deployment: TestDeployment, user: String = "+4930123", session: String) async throws -> JSONValue {
         let answer = try await HTTP.send(
-            .get, "\(deployment.base)/copilot/state?userId=\(user)&sessionId=\(session)&URLToken=\(TestDeployment.voiceToken)")
+            .get,
+            "\(deployment.base)/copilot/state?userId=\(user)&sessionId=\(session)&URLToken=\(TestDeployment.voiceToken)"
+        )
         #expect(answer.status == 200, "\(answer.body)")
         return try #require(answer.json)
     }
 
-    private func say(_ deployment: TestDeployment, _ text: String, speaker: String = "customer", final: Bool = true, session: String = "call-1")
+    private func say(
+        _ deployment: TestDeployment,
+        _ text: String,
+        speaker: String = "customer",
+        final: Bool = true,
+        session: String = "call-1"
+    )
         async throws -> HTTP.Answer
     {
-        let body: JSONValue = ["userId": "+4930123", "sessionId": .string(session), "text": .string(text), "speaker": .string(speaker), "final": .bool(final)]
+        let body: JSONValue = [
+            "userId": "+4930123", "sessionId": .string(session), "text": .string(text), "speaker": .string(speaker), "final": .bool(final),
+        ]
         return try await HTTP.post("\(deployment.base)/\(TestDeployment.voiceToken)", body.canonicalJSON)
     }
 
@@ -124,7 +134,11 @@ import Testing
         }
         // Outbound calls: the user is the called party and channel 1 (the caller) is the agent.
         let outbound = try VoiceUtterance(
-            body: Array(#"{"call_sid":"c2","from":"+49100","to":"+49200","direction":"outbound","speech":{"is_final":true,"channel_tag":1,"alternatives":[{"transcript":"Hello"}]}}"#.utf8))
+            body: Array(
+                #"{"call_sid":"c2","from":"+49100","to":"+49200","direction":"outbound","speech":{"is_final":true,"channel_tag":1,"alternatives":[{"transcript":"Hello"}]}}"#
+                    .utf8
+            )
+        )
         #expect(outbound == VoiceUtterance(userId: "+49200", sessionId: "c2", text: "Hello", speaker: "agent", final: true, data: ["callSid": "c2"]))
     }
 
@@ -145,7 +159,8 @@ import Testing
     @Test func theEventStreamSendsTheStateThenEveryChange() async throws {
         try await withDeployment { deployment, _ in
             var request = HTTPClientRequest(
-                url: "\(deployment.base)/copilot/events?userId=%2B4930123&sessionId=call-3&URLToken=\(TestDeployment.voiceToken)")
+                url: "\(deployment.base)/copilot/events?userId=%2B4930123&sessionId=call-3&URLToken=\(TestDeployment.voiceToken)"
+            )
             request.method = .GET
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             #expect(response.status.code == 200)
@@ -181,8 +196,13 @@ import Testing
         workspace.apply(TileUpdate(tile: "early", type: "nextAction", fields: ["text": "Say hello"]), at: "t1")
         #expect(workspace.tiles["early"]?["unknown"] == nil)
         workspace.apply(
-            TileUpdate(tile: nil, type: "setGrid", fields: ["grid": ["grid": ["columns": 2, "rows": 1, "gap": 4], "tiles": ["main": ["x": 1, "y": 1, "rows": 1, "columns": 2]]]]),
-            at: "t2")
+            TileUpdate(
+                tile: nil,
+                type: "setGrid",
+                fields: ["grid": ["grid": ["columns": 2, "rows": 1, "gap": 4], "tiles": ["main": ["x": 1, "y": 1, "rows": 1, "columns": 2]]]]
+            ),
+            at: "t2"
+        )
         #expect(workspace.tiles["early"]?["unknown"] == true)
         workspace.apply(TileUpdate(tile: "main", type: "html", fields: ["html": "<b>hi</b>", "data": ["a": 1]]), at: "t3")
         workspace.apply(TileUpdate(tile: "main", type: "sendData", fields: ["data": ["b": 2]]), at: "t4")

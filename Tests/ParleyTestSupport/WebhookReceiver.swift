@@ -78,8 +78,12 @@ public final class WebhookReceiver: Sendable {
                 headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
             }
             let arrived = Received(
-                path: request.uri.path, method: request.method.rawValue, headers: headers,
-                body: Array(buffer.readableBytesView), status: 0, attempt: 0
+                path: request.uri.path,
+                method: request.method.rawValue,
+                headers: headers,
+                body: Array(buffer.readableBytesView),
+                status: 0,
+                attempt: 0
             )
             let reply = await state.arrive(arrived)
             if reply.hold { await state.waitForRelease() }
