@@ -33,7 +33,7 @@ session="browser-$$"
 python3 Samples/play_call.py --base "$base" --token "$token" --speed 8 --session "$session" --quiet Samples/calls/insurance-call.jsonl &
 player=$!
 python3 Tests/browser/check_workspace.py --base "$base" --token "$token" --user "+15083084809" --session "$session" \
-  --out "$work/out" --wait 60 \
+  --out "${BROWSER_OUT:-$work/out}" --wait 60 \
   --expect-tile sentiment=sentiment --expect-tile identity=identity --expect-tile offer=adaptiveCard \
   --expect-tile checklist=html --expect-tile crm=iframe --expect-tile next-action=nextAction \
   --expect-text "Ada Lovelace" --min-version 5
