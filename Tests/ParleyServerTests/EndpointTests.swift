@@ -11,17 +11,7 @@ import Testing
         receiver script: @escaping WebhookReceiver.Script = { _ in .ok },
         _ body: (TestDeployment, WebhookReceiver) async throws -> Void
     ) async throws {
-        let receiver = try await WebhookReceiver.start(script: script)
-        let deployment = try await TestDeployment.start(receiverPort: receiver.port)
-        do {
-            try await body(deployment, receiver)
-        } catch {
-            await deployment.stop()
-            await receiver.stop()
-            throw error
-        }
-        await deployment.stop()
-        await receiver.stop()
+        try await TestDeployment.with(receiver: script, body)
     }
 
     @Test func aMessageIsAcceptedAndItsOutputDeliveredWithTheCognigyShape() async throws {

@@ -9,6 +9,7 @@ import ParleyFlows
 import ParleyRuntime
 import ParleyServer
 import ParleyStore
+import ParleyTestSupport
 import ServiceLifecycle
 
 /// Test flows: an echo (one output per input, no JavaScript) and a handover round trip.
@@ -140,6 +141,23 @@ final class TestDeployment: Sendable {
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw DeploymentError(message: "the server did not start") }
         return TestDeployment(folder: folder, port: port, server: server, store: store, task: task, group: group)
+    }
+
+    /// Runs `body` with a receiver (answering by `script`) and a deployment delivering to it; stops both after.
+    static func with(
+        receiver script: @escaping WebhookReceiver.Script = { _ in .ok }, _ body: (TestDeployment, WebhookReceiver) async throws -> Void
+    ) async throws {
+        let receiver = try await WebhookReceiver.start(script: script)
+        let deployment = try await start(receiverPort: receiver.port)
+        do {
+            try await body(deployment, receiver)
+        } catch {
+            await deployment.stop()
+            await receiver.stop()
+            throw error
+        }
+        await deployment.stop()
+        await receiver.stop()
     }
 
     func stop() async {

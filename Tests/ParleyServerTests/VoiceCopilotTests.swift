@@ -13,17 +13,7 @@ import Testing
 /// stream and the webhook copy.
 @Suite(.serialized) struct VoiceCopilotTests {
     private func withDeployment(_ body: (TestDeployment, WebhookReceiver) async throws -> Void) async throws {
-        let receiver = try await WebhookReceiver.start()
-        let deployment = try await TestDeployment.start(receiverPort: receiver.port)
-        do {
-            try await body(deployment, receiver)
-        } catch {
-            await deployment.stop()
-            await receiver.stop()
-            throw error
-        }
-        await deployment.stop()
-        await receiver.stop()
+        try await TestDeployment.with(body)
     }
 
     private func state(_ deployment: TestDeployment, user: String = "+4930123", session: String) async throws -> JSONValue {
