@@ -12,7 +12,8 @@ public struct FlowSet: Sendable {
         var byId: [String: Flow] = [:]
         for flow in flows where byId[flow.id] == nil { byId[flow.id] = flow }
         self.flows = byId
-        self.contentHash = FlowSet.hash(of: byId)
+        let text = JSONValue.array(byId.keys.sorted().map { byId[$0]!.canonical }).canonicalJSON
+        self.contentHash = "sha256:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The flow with this id.
@@ -24,11 +25,5 @@ public struct FlowSet: Sendable {
     /// The canonical JSON text that ``contentHash`` digests.
     public var canonicalJSON: String {
         JSONValue.array(ids.map { flows[$0]!.canonical }).canonicalJSON
-    }
-
-    private static func hash(of flows: [String: Flow]) -> String {
-        let text = JSONValue.array(flows.keys.sorted().map { flows[$0]!.canonical }).canonicalJSON
-        let digest = SHA256.hash(data: Data(text.utf8))
-        return "sha256:" + digest.map { String(format: "%02x", $0) }.joined()
     }
 }

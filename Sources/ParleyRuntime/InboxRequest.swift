@@ -43,30 +43,25 @@ public struct InboxPayload: Sendable, Hashable {
     public var speaker: String?
     /// Set on `handoverEnd` inputs.
     public var handover: HandoverEnd.Status?
-    /// Adapter-specific extras (for example a voice gateway's call id), kept for the router.
-    public var extra: [String: JSONValue]
 
     public init(
         text: String = "",
         data: [String: JSONValue] = [:],
         channel: String,
         speaker: String? = nil,
-        handover: HandoverEnd.Status? = nil,
-        extra: [String: JSONValue] = [:]
+        handover: HandoverEnd.Status? = nil
     ) {
         self.text = text
         self.data = data
         self.channel = channel
         self.speaker = speaker
         self.handover = handover
-        self.extra = extra
     }
 
     var canonicalJSON: String {
         var object: [String: JSONValue] = ["text": .string(text), "data": .object(data), "channel": .string(channel)]
         if let speaker { object["speaker"] = .string(speaker) }
         if let handover { object["handover"] = .string(handover.rawValue) }
-        if !extra.isEmpty { object["extra"] = .object(extra) }
         return JSONValue.object(object).canonicalJSON
     }
 
@@ -76,8 +71,7 @@ public struct InboxPayload: Sendable, Hashable {
             data: json["data"]?.objectValue ?? [:],
             channel: json["channel"]?.stringValue ?? "rest",
             speaker: json["speaker"]?.stringValue,
-            handover: json["handover"]?.stringValue.flatMap(HandoverEnd.Status.init(rawValue:)),
-            extra: json["extra"]?.objectValue ?? [:]
+            handover: json["handover"]?.stringValue.flatMap(HandoverEnd.Status.init(rawValue:))
         )
     }
 }

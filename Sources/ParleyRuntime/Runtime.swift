@@ -375,9 +375,7 @@ public actor Runtime {
     /// The engine for a flow hash: the current flows, a cached version, or one rebuilt from the store.
     private func engine(for hash: String) async throws -> Engine? {
         if let engine = versions[hash] { return engine }
-        guard let version = try await store.flowVersion(hash: hash) else { return nil }
-        let result = FlowLoader().load(sources: version.files.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        guard let flows = result.flowSet, flows.contentHash == hash else { return nil }
+        guard let flows = try await store.flowVersion(hash: hash)?.flowSet else { return nil }
         let engine = Engine(flows: flows, configuration: settings.engine)
         versions[hash] = engine
         return engine

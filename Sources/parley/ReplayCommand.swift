@@ -39,8 +39,7 @@ struct ReplayCommand: AsyncParsableCommand {
             guard let version = try await store.flowVersion(hash: transcript.flowHash) else {
                 throw UsageError("the store has no flow version \(transcript.flowHash)")
             }
-            let loaded = FlowLoader().load(sources: version.files.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-            guard let set = loaded.flowSet else { throw UsageError("the stored flow version \(transcript.flowHash) does not load") }
+            guard let set = version.flowSet else { throw UsageError("the stored flow version \(transcript.flowHash) does not load") }
             flowSet = set
         } else {
             let loaded = try FlowSource.load([flows])

@@ -100,7 +100,7 @@ import Testing
     @Test func anOlderTranscriptReplaysAgainstItsStoredVersion() async throws {
         let (transcript, store, flows) = try await record(["hi", "AB123456"])
         let version = try #require(try await store.flowVersion(hash: transcript.flowHash))
-        let stored = try #require(FlowLoader().load(sources: version.files.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).flowSet)
+        let stored = try #require(version.flowSet)
         #expect(stored.contentHash == flows.contentHash)
         #expect(try Replay(engine: Engine(flows: stored)).run(transcript) == .identical(turns: 2))
     }
