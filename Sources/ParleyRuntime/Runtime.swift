@@ -117,13 +117,20 @@ public actor Runtime {
         var request = request
         let traceId = request.traceId ?? settings.traceId(request.traceIdPrefix)
         request.traceId = traceId
-        let accepted = try await accept(request)
+        // The waiter is registered before the input is stored: a turn loop running meanwhile may commit the turn
+        // before this call would otherwise get to register, and the answer must not be missed.
         return try await withCheckedThrowingContinuation { continuation in
-            waiters[accepted.traceId] = continuation
-            wakeUp?.yield()
+            waiters[traceId] = continuation
+            Task {
+                do {
+                    try await self.accept(request)
+                } catch {
+                    self.resolve(traceId, with: .failure(error))
+                }
+            }
             Task {
                 try? await Task.sleep(for: timeout)
-                self.resolve(accepted.traceId, with: .failure(RuntimeError.turnTimeout))
+                self.resolve(traceId, with: .failure(RuntimeError.turnTimeout))
             }
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
+import ParleyServer
 import ParleyStore
 
 /// `parley chat FLOW [--flows DIR] [--trace]`: a terminal conversation with a flow.
@@ -84,17 +85,17 @@ struct ChatCommand: AsyncParsableCommand {
             router: NoDeliveries(),
             settings: Runtime.Settings(now: { fixed ?? Date() })
         )
-        var texts: [String: String] = [:]
-        for file in files { texts[(file as NSString).lastPathComponent] = try String(contentsOfFile: file, encoding: .utf8) }
-        try await runtime.saveFlowVersion(files: texts)
+        try await runtime.saveFlowVersion(files: FlowFiles.texts(files))
         let sessionId = session ?? "cli-\(UUID().uuidString.prefix(8).lowercased())"
-        let key = SessionKey(endpoint: endpoint.name, userId: user, sessionId: sessionId)
-        FileHandleOutput.standardError("session: --endpoint \(key.endpoint) --user \(key.userId) --session \(key.sessionId)")
-        while let line = readLine() {
+        FileHandleOutput.standardError("session: --endpoint \(endpoint.name) --user \(user) --session \(sessionId)")
+        // The same turn loop the server runs; each line waits for its committed turn.
+        let loop = Task { await runtime.run() }
+        defer { loop.cancel() }
+        reading: while let line = readLine() {
             let payload: InboxPayload
             var kind = InboxEntry.Kind.message
             switch ChatLine(line) {
-            case .quit: return
+            case .quit: break reading
             case .invalid(let message):
                 emit("! \(message)")
                 continue
@@ -103,26 +104,12 @@ struct ChatCommand: AsyncParsableCommand {
                 payload = InboxPayload(channel: "cli", handover: status)
                 kind = .handoverEnd
             }
-            let accepted = try await runtime.accept(
-                InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli")
-            )
-            await runtime.processPending()
-            let records = try await store.transcript(key)
-            guard let record = records.last(where: { $0.traceId == accepted.traceId }),
-                let entry = try? TranscriptEntry(json: JSONValue.parse(record.entry))
-            else {
-                emit("! the turn was not recorded")
-                continue
-            }
-            let turn = Turn(
-                session: Session(flowHash: entry.flowHash, flow: flow),
-                profile: [:],
-                outputs: entry.outputs,
-                events: entry.events,
-                trace: entry.trace
-            )
-            for line in ChatTranscript.lines(for: turn, trace: trace) { emit(line) }
+            let outcome = try await runtime.acceptAndWait(
+                InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli"))
+            for line in ChatTranscript.lines(for: outcome.turn, trace: trace) { emit(line) }
         }
+        await runtime.stop()
+        await loop.value
     }
 
     /// The current time as ISO 8601 with milliseconds, in UTC.
