@@ -31,7 +31,7 @@ public struct EndpointRouter: OutputRouter {
             return []
         case .message, .handoverEnd:
             var deliveries: [Delivery] = []
-            if endpoint.kind != .rest, endpoint.webhook != nil || endpoint.kind == .webhook {
+            if endpoint.kind != .rest, endpoint.webhook != nil {
                 deliveries += webhook(AIOutputs.forTurn(outcome), endpoint: endpoint)
             }
             if endpoint.kind == .voiceCopilot, endpoint.webhook != nil {

@@ -228,6 +228,10 @@ private struct Reader {
         for field in ["name", "type", "urlToken", "flow"] where !pairs.contains(where: { $0.key == field }) {
             fail("an endpoint is missing required field '\(field)'", at: location(node))
         }
+        // A webhook endpoint answers only through its webhook: without one, every output would be a dead letter.
+        if kind == .webhook, !pairs.contains(where: { $0.key == "webhook" }) {
+            fail("a webhook endpoint needs 'webhook: { url: ... }' (where its answers are POSTed)", at: location(node))
+        }
         guard let name, let kind, let token, let flow else { return nil }
         endpoint.name = name
         endpoint.kind = kind

@@ -84,6 +84,16 @@ import Testing
         }
     }
 
+    @Test func aWebhookEndpointNeedsAWebhook() {
+        let text = "endpoints:\n  - { name: a, type: webhook, urlToken: \(token), flow: f }\n"
+        do {
+            _ = try ConfigurationLoader(environment: [:]).parse(text, file: "p.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description == "p.yaml:2:5: a webhook endpoint needs 'webhook: { url: ... }' (where its answers are POSTed)")
+        }
+    }
+
     @Test func yamlSyntaxErrorsAreLocated() {
         do {
             _ = try ConfigurationLoader(environment: [:]).parse("server:\n  port: [1\n", file: "p.yaml")
