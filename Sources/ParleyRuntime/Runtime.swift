@@ -253,48 +253,26 @@ public actor Runtime {
             handover: request.handover.map(HandoverEnd.init(status:))
         )
 
-        var outcome: TurnOutcome
-        if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .interim {
+        let kind = InboxEntry.Kind(rawValue: entry.kind) ?? .message
+        let turn: Turn
+        switch kind {
+        case .interim:
             // Only the workspace's transcript changes; the flow runs on final utterances.
-            outcome = TurnOutcome(
-                kind: kind,
-                endpoint: endpoint,
-                input: input,
-                before: previous.session,
-                turn: Turn(session: previous.session, profile: profile, outputs: [], events: [], trace: [])
-            )
-        } else if let kind = InboxEntry.Kind(rawValue: entry.kind), kind == .notify || kind == .agentMessage {
+            turn = Turn(session: previous.session, profile: profile, outputs: [], events: [], trace: [])
+        case .notify, .agentMessage:
             // Sent to the user as they are; the flow does not run and the session does not change.
-            outcome = TurnOutcome(
-                kind: kind,
-                endpoint: endpoint,
-                input: input,
-                before: previous.session,
-                turn: Turn(
-                    session: previous.session,
-                    profile: profile,
-                    outputs: [Output(text: request.text, data: .object(request.data))],
-                    events: [],
-                    trace: []
-                )
-            )
-        } else {
-            let turn: Turn
+            let output = Output(text: request.text, data: .object(request.data))
+            turn = Turn(session: previous.session, profile: profile, outputs: [output], events: [], trace: [])
+        case .message, .handoverEnd:
             do {
                 turn = try previous.engine.run(input, session: previous.session, profile: profile)
             } catch {
-                // The session cannot run on any known flows: record the failure and start afresh next time.
+                // The session does not fit the flows it was restored with: record the failure, keep the session.
                 let failure = TurnError(message: "\(error)", address: nil)
                 turn = Turn(session: previous.session, profile: profile, outputs: [], events: [.error(failure)], trace: [])
             }
-            outcome = TurnOutcome(
-                kind: InboxEntry.Kind(rawValue: entry.kind) ?? .message,
-                endpoint: endpoint,
-                input: input,
-                before: previous.session,
-                turn: turn
-            )
         }
+        var outcome = TurnOutcome(kind: kind, endpoint: endpoint, input: input, before: previous.session, turn: turn)
 
         if outcome.handsOver {
             outcome.history = try await store.transcript(entry.key).compactMap { try? TranscriptEntry(json: JSONValue.parse($0.entry)) }
