@@ -55,9 +55,10 @@ struct ChatCommand: AsyncParsableCommand {
         var conversation = try Conversation(engine: Engine(flows: flowSet), flow: id, userId: user, sessionId: "cli-\(id)", channel: "cli")
         let interactive = isatty(STDIN_FILENO) != 0
         if interactive { emit("Talking to '\(id)'. Type a message; /quit to stop.") }
+        var lines = StandardInput().makeAsyncIterator()
         while true {
             if interactive { FileHandle.standardOutput.write(Data("> ".utf8)) }
-            guard let line = readLine() else { break }
+            guard let line = await lines.next() else { break }
             let time = now ?? Self.timestamp()
             let turn: Turn
             switch ChatLine(line) {
@@ -91,7 +92,7 @@ struct ChatCommand: AsyncParsableCommand {
         // The same turn loop the server runs; each line waits for its committed turn.
         let loop = Task { await runtime.run() }
         defer { loop.cancel() }
-        reading: while let line = readLine() {
+        reading: for await line in StandardInput() {
             let payload: InboxPayload
             var kind = InboxEntry.Kind.message
             switch ChatLine(line) {
@@ -105,7 +106,8 @@ struct ChatCommand: AsyncParsableCommand {
                 kind = .handoverEnd
             }
             let outcome = try await runtime.acceptAndWait(
-                InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli"))
+                InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli")
+            )
             for line in ChatTranscript.lines(for: outcome.turn, trace: trace) { emit(line) }
         }
         await runtime.stop()
