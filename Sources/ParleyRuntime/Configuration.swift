@@ -1,4 +1,5 @@
 import Foundation
+import ParleyFlows
 
 /// A deployment: the server, the store, the flows and the endpoints (DESIGN §7, `parley.yaml`).
 ///
@@ -153,5 +154,18 @@ public struct Endpoint: Sendable, Hashable {
         self.handover = handover
         self.dataProtection = dataProtection
         self.sessionTTLMinutes = sessionTTLMinutes
+    }
+}
+
+extension Configuration {
+    /// What keeps this deployment from serving `flows`: one message per endpoint whose flow is not in the set.
+    ///
+    /// `parley serve` refuses to start with such a set, and a reload (SIGHUP, `--watch`) refuses to switch to one,
+    /// so no endpoint is ever left with inputs that cannot run.
+    public func problems(serving flows: FlowSet) -> [String] {
+        endpoints.compactMap { endpoint in
+            flows.flow(endpoint.flow) == nil
+                ? "endpoint '\(endpoint.name)' names flow '\(endpoint.flow)', which is not in \(self.flows)" : nil
+        }
     }
 }

@@ -83,15 +83,27 @@ public struct FlowReloadService: Service {
     private func reload(reason: String) async {
         let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(paths: [folder])
         guard let flows = result.flowSet else {
+            server.metrics.reload(.rejected)
             logger.error("flows rejected; the previous flows keep serving", metadata: ["reason": "\(reason)", "errors": "\(result.errorCount)"])
             for diagnostic in result.diagnostics where diagnostic.severity == .error { logger.error("\(diagnostic)") }
+            return
+        }
+        // The set must serve the deployment, not only validate: an endpoint whose flow disappeared would fail
+        // every new input (DESIGN §6, hot reload).
+        let problems = server.configuration.problems(serving: flows)
+        guard problems.isEmpty else {
+            server.metrics.reload(.rejected)
+            logger.error("flows rejected; the previous flows keep serving", metadata: ["reason": "\(reason)", "errors": "\(problems.count)"])
+            for problem in problems { logger.error("\(problem)") }
             return
         }
         if flows.contentHash == (await server.runtime.flowHash) { return }
         do {
             try await server.runtime.reload(flows: flows, files: FlowFiles.texts(result.files))
+            server.metrics.reload(.applied)
             logger.info("flows reloaded", metadata: ["reason": "\(reason)", "flowHash": "\(flows.contentHash)"])
         } catch {
+            server.metrics.reload(.rejected)
             logger.error("flows could not be stored; the previous flows keep serving", metadata: ["error": "\(error)"])
         }
     }

@@ -22,6 +22,30 @@ public final class ServerMetrics: Sendable {
         )
         outboxDepth = registry.makeGauge(name: "parley_outbox_depth", help: "Messages waiting to be delivered")
         deadLetters = registry.makeGauge(name: "parley_dead_letters", help: "Messages that gave up (dead letters)")
+        // Both reload counters exist from the start, so a dashboard sees 0 rather than no series.
+        _ = reloadCounter(.applied)
+        _ = reloadCounter(.rejected)
+    }
+
+    /// What came of a flow reload (SIGHUP or `--watch`).
+    public enum ReloadOutcome: String, Sendable, CaseIterable {
+        /// The new flows serve new sessions.
+        case applied
+        /// The new flows did not validate or did not serve every endpoint; the previous ones keep serving.
+        case rejected
+    }
+
+    /// Counts a reload by outcome: `parley_flow_reloads_total{outcome="applied|rejected"}`.
+    func reload(_ outcome: ReloadOutcome) {
+        reloadCounter(outcome).increment()
+    }
+
+    private func reloadCounter(_ outcome: ReloadOutcome) -> Counter {
+        registry.makeCounter(
+            name: "parley_flow_reloads_total",
+            labels: [("outcome", outcome.rawValue)],
+            help: "Flow reloads by outcome; a rejected reload leaves the previous flows serving"
+        )
     }
 
     /// Counts a request to an endpoint route.

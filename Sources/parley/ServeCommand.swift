@@ -35,9 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         let loaded = try FlowSource.load([configuration.flows])
         for diagnostic in loaded.diagnostics { FileHandleOutput.standardError(diagnostic.description) }
         guard let flows = loaded.flowSet else { throw ExitCode(1) }
-        for endpoint in configuration.endpoints where flows.flow(endpoint.flow) == nil {
-            throw UsageError("\(config): endpoint '\(endpoint.name)' names flow '\(endpoint.flow)', which is not in \(configuration.flows)")
-        }
+        if let problem = configuration.problems(serving: flows).first { throw UsageError("\(config): \(problem)") }
         let store = try StoreSource.open(configuration)
 
         let level = Logger.Level(rawValue: logLevel) ?? .info

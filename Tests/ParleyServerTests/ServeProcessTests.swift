@@ -173,6 +173,34 @@ import Testing
         await receiver.stop()
     }
 
+    /// A reload used to accept a flow set without an endpoint's flow, and every new input of that endpoint then
+    /// failed and was retried every second, forever. Now the reload is refused, counted, and the old flows serve.
+    @Test func aReloadThatDropsAnEndpointsFlowIsRefused() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let folder = try TestDeployment.prepare(receiverPort: receiver.port)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let server = try await Server.start(folder: folder)
+        let url = "\(server.base)/\(TestDeployment.webhookToken)"
+        let before = try #require(try await HTTP.send(.get, "\(server.base)/ready").json?["flowHash"])
+        try await Task.sleep(for: .milliseconds(300))  // the SIGHUP handler is installed while the server starts
+
+        // A valid flow set, but the endpoints 'web', 'rest', 'keyed' and 'off' name the flow 'echo'.
+        let echo = folder.appendingPathComponent("flows/echo.yaml")
+        try TestFlows.echo.replacingOccurrences(of: "flow: echo", with: "flow: echo-renamed").write(to: echo, atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        let counted = await waitUntil {
+            (try? await HTTP.send(.get, "\(server.base)/metrics"))?.body.contains(#"parley_flow_reloads_total{outcome="rejected"} 1"#) == true
+        }
+        #expect(counted)
+        #expect(try await HTTP.send(.get, "\(server.base)/ready").json?["flowHash"] == before)
+        #expect(try await HTTP.send(.get, "\(server.base)/metrics").body.contains(#"parley_flow_reloads_total{outcome="applied"} 0"#))
+        #expect(try await HTTP.post(url, HTTP.message(session: "r1", text: "still here")).status == 202)
+        #expect(await receiver.waitUntil { $0.contains { $0.text == "echo: still here" } })
+        #expect(server.errors.text.withLock { $0 }.contains("names flow 'echo', which is not in"))
+        #expect(server.terminate() == 0)
+        await receiver.stop()
+    }
+
     @Test func keysCreatedUsedAndRevoked() async throws {
         let receiver = try await WebhookReceiver.start()
         let folder = try TestDeployment.prepare(receiverPort: receiver.port)
