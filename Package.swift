@@ -83,6 +83,7 @@ let package = Package(
         .target(
             name: "ParleyDelivery",
             dependencies: [
+                "ParleyFlows",
                 "ParleyRuntime",
                 "ParleyStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -161,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyFlowsTests",
-            dependencies: ["ParleyFlows", "ParleyScript"],
+            dependencies: ["ParleyFlows", "ParleyScript", "ParleyTestRandom"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
@@ -173,12 +174,17 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyEngineTests",
-            dependencies: ["ParleyEngine", "ParleyFlows", "ParleyScript"],
+            dependencies: ["ParleyEngine", "ParleyFlows", "ParleyScript", "ParleyTestRandom"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ParleyRuntimeTests",
-            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "parley-crash-drill"],
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "ParleyTestRandom", "parley-crash-drill"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleyTestRandom",
+            path: "Tests/ParleyTestRandom",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -205,7 +211,7 @@ let package = Package(
             name: "ParleyServerTests",
             dependencies: [
                 "ParleyServer", "ParleyEndpoints", "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows",
-                "parley", "ParleyTestSupport",
+                "parley", "ParleyTestSupport", "ParleyTestRandom",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

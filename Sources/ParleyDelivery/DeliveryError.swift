@@ -1,4 +1,5 @@
 import Foundation
+import ParleyFlows
 
 /// Why an attempt to deliver a message failed: a stable code, a message for people and the outbox's `lastError`,
 /// and whether trying again can help.
@@ -60,7 +61,7 @@ public struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible 
         let retryable = status == 408 || status == 429 || (500...599).contains(status)
         var message = "HTTP \(status)"
         if (300...399).contains(status) { message += " (redirects are not followed)" }
-        if let retryAfter { message += " (Retry-After \(Int(retryAfter.rounded(.up))) s)" }
+        if let retryAfter { message += " (Retry-After \(CheckedNumber.wholeSeconds(retryAfter)) s)" }
         return DeliveryError(.httpStatus, message, status: status, retryable: retryable)
     }
 
@@ -89,8 +90,8 @@ public struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String { "\(code.rawValue): \(message)" }
 
     private static func duration(_ seconds: TimeInterval) -> String {
-        if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600)) h" }
-        if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60)) min" }
-        return "\(Int(seconds)) s"
+        if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(CheckedNumber.wholeSeconds(seconds / 3600)) h" }
+        if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(CheckedNumber.wholeSeconds(seconds / 60)) min" }
+        return "\(CheckedNumber.wholeSeconds(seconds)) s"
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import ParleyFlows
 import ParleyRuntime
 import ParleyStore
 import ServiceLifecycle
@@ -219,7 +220,7 @@ public actor DeliveryService: Service {
         let delay = max(0, date.timeIntervalSince(settings.now()))
         let continuation = wakeContinuation
         timer = Task {
-            try? await Task.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up))))
+            try? await Task.sleep(for: .milliseconds(CheckedNumber.milliseconds(delay)))
             if !Task.isCancelled { continuation.yield() }
         }
     }

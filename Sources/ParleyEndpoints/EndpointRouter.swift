@@ -21,7 +21,20 @@ public struct EndpointRouter: OutputRouter {
             return webhook(AIOutputs.messages(outcome.turn.outputs, input: input, endpoint: endpoint, source: "agent"), endpoint: endpoint)
         case .message where outcome.before.isHandedOver:
             // While a human has the conversation the flow does not run: the user's message goes to the agent side.
-            guard endpoint.handover != nil else { return [] }
+            guard endpoint.handover != nil else {
+                // Without a handover URL the system that got the handover request through the webhook gets the
+                // user's messages there too (DESIGN §5.4). A REST caller sent the message itself.
+                guard endpoint.kind != .rest, endpoint.webhook != nil else { return [] }
+                let message: JSONValue = ["text": .string(input.text), "data": .object(input.data)]
+                let body = AIOutputs.message(
+                    text: nil,
+                    data: ["handover": ["status": "active", "userMessage": message]],
+                    input: input,
+                    endpoint: endpoint,
+                    source: "user"
+                )
+                return [Delivery(destination: "webhook", body: body)]
+            }
             let body: JSONValue = [
                 "userId": .string(input.userId), "sessionId": .string(input.sessionId), "endpoint": .string(endpoint.name),
                 "text": .string(input.text), "data": .object(input.data), "source": "user", "traceId": .string(input.traceId),

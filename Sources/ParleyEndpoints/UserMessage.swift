@@ -58,7 +58,15 @@ public struct UserMessage: Sendable, Hashable {
         guard let value = object[field] else { throw .invalidField(field, "is required") }
         guard case .string(let text) = value, !text.isEmpty else { throw .invalidField(field, "must be a non-empty string") }
         guard text.count <= maxIdLength else { throw .invalidField(field, "must be at most \(maxIdLength) characters") }
+        // Ids become database keys, log fields and CLI columns: a NUL would cut them short in SQLite, a newline
+        // would forge a log line.
+        guard !hasControlCharacters(text) else { throw .invalidField(field, "must not contain control characters") }
         return text
+    }
+
+    /// True when `text` holds a C0 control character (U+0000 to U+001F) or DEL.
+    static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 }
 

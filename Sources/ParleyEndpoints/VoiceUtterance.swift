@@ -75,8 +75,22 @@ public struct VoiceUtterance: Sendable, Hashable {
             throw .invalidField("speech.alternatives", "the transcript must be at most \(UserMessage.maxTextLength) characters")
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw .missingTextOrData }
-        let final = speech["is_final"]?.boolValue ?? true
-        let channel = (speech["channel_tag"] ?? object["channel_tag"])?.numberValue.map(Int.init)
+        let final: Bool
+        switch speech["is_final"] {
+        case nil, .null?: final = true
+        case .bool(let value)?: final = value
+        default: throw .invalidField("speech.is_final", "must be true or false")
+        }
+        let channel: Int?
+        switch (speech["channel_tag"], object["channel_tag"]) {
+        case (nil, nil), (.null?, _), (nil, .null?): channel = nil
+        case (let tag?, _), (nil, let tag?):
+            // A wire number: 1e300 or 2.5 is a bad request, not a trap.
+            guard let whole = tag.integer(in: 0...Int(Int32.max)) else {
+                throw .invalidField(speech["channel_tag"] == nil ? "channel_tag" : "speech.channel_tag", "must be a whole number (1 or 2)")
+            }
+            channel = whole
+        }
         let callingParty = outbound ? "agent" : "customer"
         let otherParty = outbound ? "customer" : "agent"
         let speaker = channel == 2 ? otherParty : (channel == 1 ? callingParty : "customer")

@@ -58,12 +58,16 @@ public struct Session: Sendable, Hashable {
     /// Reads the form ``json`` writes.
     public init(json: JSONValue) throws {
         guard let object = json.objectValue, let flowHash = object["flowHash"]?.stringValue, let flow = object["flow"]?.stringValue,
-            let context = object["context"]?.objectValue, let count = object["executionCount"]?.numberValue
+            let context = object["context"]?.objectValue
         else { throw EngineError(.invalidSession, "session JSON lacks flowHash, flow, context or executionCount") }
+        // A count the next turn cannot add one to is not a session this engine wrote.
+        guard let count = object["executionCount"]?.integer(in: 0...(Int.max - 1)) else {
+            throw EngineError(.invalidSession, "session executionCount must be a whole number from 0")
+        }
         self.flowHash = flowHash
         self.flow = flow
         self.context = context
-        self.executionCount = Int(count)
+        self.executionCount = count
         self.callStack = try (object["callStack"]?.arrayValue ?? []).map(NodeAddress.init(json:))
         self.position = try object["position"].map(Position.init(json:))
     }
@@ -136,7 +140,11 @@ public enum Position: Sendable, Hashable {
     init(json: JSONValue) throws {
         let address = try NodeAddress(json: json)
         switch json["kind"]?.stringValue {
-        case "question": self = .question(address, attempts: Int(json["attempts"]?.numberValue ?? 0))
+        case "question":
+            guard let attempts = (json["attempts"] ?? 0).integer(in: 0...(Int.max - 1)) else {
+                throw EngineError(.invalidSession, "question attempts must be a whole number from 0")
+            }
+            self = .question(address, attempts: attempts)
         case "wait": self = .wait(address)
         case "handover": self = .handover(address)
         default: throw EngineError(.invalidSession, "unknown session position kind")

@@ -56,6 +56,21 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// The largest value each bounded setting takes.
+public enum ConfigurationLimits {
+    /// 10 minutes per script call.
+    public static let codeTimeoutMs = 600_000
+    public static let maxStepsPerTurn = 1_000_000
+    /// One hour per delivery attempt.
+    public static let deliveryTimeoutMs = 3_600_000
+    /// 365 days.
+    public static let retryWindowSeconds = 31_536_000
+    /// 1 GiB.
+    public static let maxBodyBytes = 1 << 30
+    /// 365 days.
+    public static let sessionTTLMinutes = 525_600
+}
+
 /// The configuration file's walker: collects diagnostics instead of stopping at the first.
 private struct Reader {
     let file: String
@@ -100,18 +115,24 @@ private struct Reader {
             case "engine":
                 for (field, fieldKey, item) in mapping(value, what: "'engine'") ?? [] {
                     switch field {
-                    case "codeTimeoutMs": configuration.engine.codeTimeoutMs = positive(item, field: field) ?? configuration.engine.codeTimeoutMs
+                    case "codeTimeoutMs":
+                        configuration.engine.codeTimeoutMs =
+                            positive(item, field: field, maximum: ConfigurationLimits.codeTimeoutMs) ?? configuration.engine.codeTimeoutMs
                     case "maxStepsPerTurn":
-                        configuration.engine.maxStepsPerTurn = positive(item, field: field) ?? configuration.engine.maxStepsPerTurn
+                        configuration.engine.maxStepsPerTurn =
+                            positive(item, field: field, maximum: ConfigurationLimits.maxStepsPerTurn) ?? configuration.engine.maxStepsPerTurn
                     default: unknown(field, at: fieldKey, known: ["codeTimeoutMs", "maxStepsPerTurn"])
                     }
                 }
             case "delivery":
                 for (field, fieldKey, item) in mapping(value, what: "'delivery'") ?? [] {
                     switch field {
-                    case "timeoutMs": configuration.delivery.timeoutMs = positive(item, field: field) ?? configuration.delivery.timeoutMs
+                    case "timeoutMs":
+                        configuration.delivery.timeoutMs =
+                            positive(item, field: field, maximum: ConfigurationLimits.deliveryTimeoutMs) ?? configuration.delivery.timeoutMs
                     case "retryWindowSeconds":
-                        configuration.delivery.retryWindowSeconds = positive(item, field: field) ?? configuration.delivery.retryWindowSeconds
+                        configuration.delivery.retryWindowSeconds =
+                            positive(item, field: field, maximum: ConfigurationLimits.retryWindowSeconds) ?? configuration.delivery.retryWindowSeconds
                     default: unknown(field, at: fieldKey, known: ["timeoutMs", "retryWindowSeconds"])
                     }
                 }
@@ -171,7 +192,7 @@ private struct Reader {
                         fail("'baseURL' must be an http(s) URL", at: location(value))
                     }
                 }
-            case "maxBodyBytes": maxBodyBytes = positive(value, field: key) ?? maxBodyBytes
+            case "maxBodyBytes": maxBodyBytes = positive(value, field: key, maximum: ConfigurationLimits.maxBodyBytes) ?? maxBodyBytes
             case "adminToken": adminToken = string(value, field: key, allowEmpty: true) ?? ""
             default: unknown(key, at: keyNode, known: ["host", "port", "baseURL", "maxBodyBytes", "adminToken"])
             }
@@ -221,7 +242,8 @@ private struct Reader {
                     default: unknown(field, at: fieldKey, known: ["disableSensitiveLogging", "maskIPAddress", "collectConversations"])
                     }
                 }
-            case "sessionTTLMinutes": endpoint.sessionTTLMinutes = positive(value, field: key) ?? endpoint.sessionTTLMinutes
+            case "sessionTTLMinutes":
+                endpoint.sessionTTLMinutes = positive(value, field: key, maximum: ConfigurationLimits.sessionTTLMinutes) ?? endpoint.sessionTTLMinutes
             default: unknown(key, at: keyNode, known: known)
             }
         }
@@ -327,17 +349,19 @@ private struct Reader {
     }
 
     private mutating func integer(_ node: Yams.Node, field: String) -> Int? {
-        guard case .number(let number) = JSONValue(yaml: node), number == number.rounded() else {
+        guard case .number(let number) = JSONValue(yaml: node), let whole = CheckedNumber.integer(number) else {
             fail("'\(field)' must be a whole number", at: location(node))
             return nil
         }
-        return Int(number)
+        return whole
     }
 
-    private mutating func positive(_ node: Yams.Node, field: String) -> Int? {
+    /// A whole number from 1 to `maximum`: every count, size and duration of the file has an upper bound, so no
+    /// setting can overflow the arithmetic that uses it (DESIGN §7; the bounds are listed in docs/operations.md).
+    private mutating func positive(_ node: Yams.Node, field: String, maximum: Int) -> Int? {
         guard let number = integer(node, field: field) else { return nil }
-        guard number > 0 else {
-            fail("'\(field)' must be greater than 0", at: location(node))
+        guard (1...maximum).contains(number) else {
+            fail("'\(field)' must be between 1 and \(maximum)", at: location(node))
             return nil
         }
         return number

@@ -105,10 +105,10 @@ public struct TranscriptEntry: Sendable, Hashable {
 
     /// Reads the form ``json`` writes.
     public init(json: JSONValue) throws(TranscriptError) {
-        guard let turn = json["turn"]?.numberValue, let traceId = json["traceId"]?.stringValue,
+        guard let turn = json["turn"]?.integer(in: 0...Int.max), let traceId = json["traceId"]?.stringValue,
             let flowHash = json["flowHash"]?.stringValue, let inputJSON = json["input"], let digest = json["sessionDigest"]?.stringValue
-        else { throw TranscriptError("a transcript row needs turn, traceId, flowHash, input and sessionDigest") }
-        self.turn = Int(turn)
+        else { throw TranscriptError("a transcript row needs turn (a whole number), traceId, flowHash, input and sessionDigest") }
+        self.turn = turn
         self.traceId = traceId
         self.flowHash = flowHash
         self.flow = json["flow"]?.stringValue ?? ""
@@ -118,7 +118,7 @@ public struct TranscriptEntry: Sendable, Hashable {
         do {
             self.events = try (json["events"]?.arrayValue ?? []).map { try Event(json: $0) }
         } catch {
-            throw TranscriptError("turn \(Int(turn)): \(error)")
+            throw TranscriptError("turn \(turn): \(error)")
         }
         self.trace = (json["trace"]?.arrayValue ?? []).map { TraceEntry(transcriptJSON: $0) }
         self.sessionDigest = digest
@@ -143,6 +143,9 @@ extension Input {
         guard let userId = json["userId"]?.stringValue, let sessionId = json["sessionId"]?.stringValue,
             let currentTime = json["currentTime"]?.stringValue
         else { throw TranscriptError("a recorded input needs userId, sessionId and currentTime") }
+        guard let execution = (json["execution"] ?? 0).integer(in: 0...(Int.max - 1)) else {
+            throw TranscriptError("a recorded input's execution must be a whole number from 0")
+        }
         self.init(
             text: json["text"]?.stringValue ?? "",
             data: json["data"]?.objectValue ?? [:],
@@ -153,7 +156,7 @@ extension Input {
             urlToken: json["URLToken"]?.stringValue ?? "",
             mode: json["mode"]?.stringValue,
             traceId: json["traceId"]?.stringValue ?? "",
-            execution: Int(json["execution"]?.numberValue ?? 0),
+            execution: execution,
             currentTime: currentTime,
             speaker: json["speaker"]?.stringValue,
             handover: json["handover"]?["status"]?.stringValue.flatMap(HandoverEnd.Status.init(rawValue:)).map(HandoverEnd.init(status:))

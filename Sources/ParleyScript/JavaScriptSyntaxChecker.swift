@@ -25,7 +25,8 @@ public final class JavaScriptSyntaxChecker: ScriptSyntaxChecking {
         if JSCheckScriptSyntax(context, script, nil, 1, &exception) { return nil }
         var message = exception.flatMap { JavaScriptValues.string($0, in: context) } ?? "syntax error"
         if message.hasPrefix("SyntaxError: ") { message.removeFirst("SyntaxError: ".count) }
-        let reported = exception.flatMap { JavaScriptValues.number(property: "line", of: $0, in: context) }.map(Int.init)
+        let reported = exception.flatMap { JavaScriptValues.number(property: "line", of: $0, in: context) }
+            .flatMap { CheckedNumber.integer($0, in: 1...Int(Int32.max)) }
         let (line, column) = Self.position(ofLine: (reported ?? 2) - ScriptWrapper.headerLines, message: message, in: site.source)
         return ScriptSyntaxError(message: message, line: line, column: column)
     }

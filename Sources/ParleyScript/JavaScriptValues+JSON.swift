@@ -10,6 +10,9 @@ import ParleyFlows
 extension JavaScriptValues {
     /// Values nested deeper than this are treated as cyclic.
     static let maxDepth = 200
+    /// The longest array a script may hand back: a sparse `a.length = 4294967295` (or a proxy claiming any length)
+    /// would otherwise be walked item by item.
+    static let maxArrayLength = 1_000_000
 
     /// Why a value could not be converted.
     struct ConversionError: Error {
@@ -78,7 +81,10 @@ extension JavaScriptValues {
             return try json(result, in: context, depth: depth + 1)
         }
         if JSValueIsArray(context, value) {
-            let length = Int(JSValueToNumber(context, try property("length", of: object, in: context), nil))
+            let reported = JSValueToNumber(context, try property("length", of: object, in: context), nil)
+            guard let length = CheckedNumber.integer(reported, in: 0...maxArrayLength) else {
+                throw ConversionError(message: "an array longer than \(maxArrayLength) items (or with an invalid length) cannot be stored as JSON")
+            }
             var items: [JSONValue] = []
             items.reserveCapacity(length)
             for index in 0..<length {

@@ -319,11 +319,12 @@ public final class ScriptRuntime {
         {
             for frame in text.split(separator: "\n") {
                 guard let range = frame.range(of: Self.scriptURL + ":") else { continue }
-                if let line = Int(frame[range.upperBound...].prefix(while: \.isNumber)) { return line }
+                if let line = CheckedNumber.integer(frame[range.upperBound...].prefix(while: \.isNumber), in: 1...Int(Int32.max)) { return line }
             }
             return nil
         }
-        return JavaScriptValues.number(property: "line", of: exception, in: context).map(Int.init)
+        // A script may throw any object, so `line` is whatever it says (`throw {line: 1e300}`): checked.
+        return JavaScriptValues.number(property: "line", of: exception, in: context).flatMap { CheckedNumber.integer($0, in: 1...Int(Int32.max)) }
     }
 }
 

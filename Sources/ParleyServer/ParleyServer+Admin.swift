@@ -13,8 +13,7 @@ extension ParleyServer {
             try self.authorize(request)
             let endpoint = try self.endpoint(context)
             let body = try await Self.collect(request, limit: 65_536)
-            let name = body.isEmpty ? nil : (try? JSONValue.parse(String(decoding: body, as: UTF8.self)))?["name"]?.stringValue
-            let (record, key) = APIKeys.make(endpoint: endpoint.name, name: name ?? "key", now: Date())
+            let (record, key) = APIKeys.make(endpoint: endpoint.name, name: try AdminRequest.keyName(body: body), now: Date())
             try await self.store.createKey(record)
             return JSONResponse.make(
                 [
@@ -46,7 +45,7 @@ extension ParleyServer {
         }
         api.get("/sessions") { request, context in
             try self.authorize(request)
-            let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100
+            let limit = try AdminRequest.limit(request.uri.queryParameters.get("limit"))
             let sessions = try await self.store.sessions(endpoint: request.uri.queryParameters.get("endpoint"), limit: limit)
             return JSONResponse.make(["sessions": .array(sessions.map(Self.summary))])
         }
@@ -71,20 +70,15 @@ extension ParleyServer {
         }
         api.get("/outbox") { request, context in
             try self.authorize(request)
-            let status = OutgoingMessage.Status(rawValue: request.uri.queryParameters.get("status") ?? "dead") ?? .dead
-            let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100
+            let status = try AdminRequest.outboxStatus(request.uri.queryParameters.get("status"))
+            let limit = try AdminRequest.limit(request.uri.queryParameters.get("limit"))
             let messages = try await self.store.messages(status: status, limit: limit).map(Self.describe)
             return JSONResponse.make(["messages": .array(messages)])
         }
         api.post("/outbox/retry") { request, context in
             try self.authorize(request)
             let body = try await Self.collect(request, limit: 1_048_576)
-            let ids =
-                body.isEmpty
-                ? nil
-                : (try? JSONValue.parse(String(decoding: body, as: UTF8.self)))?["ids"]?.arrayValue?.compactMap {
-                    $0.numberValue.map(Int64.init)
-                }
+            let ids = try AdminRequest.retryIds(body: body)
             let retried = try await self.store.retryDead(ids: ids, now: Date())
             if retried > 0 { self.wakeDelivery() }
             return JSONResponse.make(["retried": .number(Double(retried))])

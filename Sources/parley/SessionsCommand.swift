@@ -47,7 +47,7 @@ struct SessionsCommand: AsyncParsableCommand {
             let sessions = try await store.sessions(endpoint: endpoint, limit: limit)
             for session in sessions {
                 let state = try? JSONValue.parse(session.state)
-                let turns = state?["executionCount"]?.numberValue.map { Int($0) } ?? 0
+                let turns = state?["executionCount"]?.integer() ?? 0
                 emit(
                     "\(session.key.endpoint)\t\(session.key.userId)\t\(session.key.sessionId)\t\(turns) turns\t"
                         + "\(Runtime.timestamp(session.updatedAt))\t\(session.flowHash)"

@@ -61,7 +61,7 @@ import Testing
                     "parley.yaml:4:1: unknown key 'stor'; did you mean 'store'?",
                     "parley.yaml:7:11: unknown endpoint type 'webhok' (types: webhook, rest, voiceCopilot)",
                     "parley.yaml:8:15: 'urlToken' must be 64 hex characters (for example: openssl rand -hex 32)",
-                    "parley.yaml:14:24: 'sessionTTLMinutes' must be greater than 0",
+                    "parley.yaml:14:24: 'sessionTTLMinutes' must be between 1 and 525600",
                     "parley.yaml:15:5: an endpoint is missing required field 'flow'",
                     "parley.yaml:15:5: an endpoint is missing required field 'name'",
                     "parley.yaml:15:5: an endpoint is missing required field 'urlToken'",

@@ -41,6 +41,7 @@ final class TestDeployment: Sendable {
     static let agentToken = String(repeating: "5", count: 64)
     static let quietToken = String(repeating: "6", count: 64)
     static let voiceToken = String(repeating: "7", count: 64)
+    static let deskToken = String(repeating: "8", count: 64)
     static let adminToken = "test-admin-token"
 
     let folder: URL
@@ -74,6 +75,8 @@ final class TestDeployment: Sendable {
               dataProtection: { disableSensitiveLogging: true } }
           - { name: voice, type: voiceCopilot, urlToken: \(voiceToken), flow: call-assist,
               webhook: { url: "http://127.0.0.1:\(receiverPort)/voice" } }
+          - { name: desk, type: webhook, urlToken: \(deskToken), flow: agent,
+              webhook: { url: "http://127.0.0.1:\(receiverPort)/desk" } }
         """
     }
 
@@ -145,7 +148,8 @@ final class TestDeployment: Sendable {
 
     /// Runs `body` with a receiver (answering by `script`) and a deployment delivering to it; stops both after.
     static func with(
-        receiver script: @escaping WebhookReceiver.Script = { _ in .ok }, _ body: (TestDeployment, WebhookReceiver) async throws -> Void
+        receiver script: @escaping WebhookReceiver.Script = { _ in .ok },
+        _ body: (TestDeployment, WebhookReceiver) async throws -> Void
     ) async throws {
         let receiver = try await WebhookReceiver.start(script: script)
         let deployment = try await start(receiverPort: receiver.port)
