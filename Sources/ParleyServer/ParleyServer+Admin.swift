@@ -38,7 +38,7 @@ extension ParleyServer {
         api.delete("/endpoints/{name}/keys/{id}") { request, context in
             try self.authorize(request)
             let endpoint = try self.endpoint(context)
-            guard try await self.store.revokeKey(endpoint: endpoint.name, id: context.parameters.get("id") ?? "", at: Date()) else {
+            guard try await self.store.revokeKey(endpoint: endpoint.name, id: Self.parameter("id", of: context), at: Date()) else {
                 throw APIError.unknownKey
             }
             return Response(status: .noContent)
@@ -89,7 +89,10 @@ extension ParleyServer {
     private func authorize(_ request: Request) throws {
         let token = configuration.server.adminToken
         guard !token.isEmpty else { throw APIError.adminDisabled }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw APIError.unauthorized
+        }
         let presented = Array(header.dropFirst("Bearer ".count).utf8)
         let expected = Array(token.utf8)
         var difference = UInt8(presented.count == expected.count ? 0 : 1)
@@ -98,16 +101,19 @@ extension ParleyServer {
     }
 
     private func endpoint(_ context: BasicRequestContext) throws -> Endpoint {
-        guard let endpoint = configuration.endpoint(named: context.parameters.get("name") ?? "") else { throw APIError.unknownEndpointName }
+        guard let endpoint = configuration.endpoint(named: Self.parameter("name", of: context)) else { throw APIError.unknownEndpointName }
         return endpoint
     }
 
     private static func sessionKey(_ context: BasicRequestContext) throws -> SessionKey {
-        SessionKey(
-            endpoint: context.parameters.get("endpoint") ?? "",
-            userId: context.parameters.get("user") ?? "",
-            sessionId: context.parameters.get("session") ?? ""
-        )
+        SessionKey(endpoint: parameter("endpoint", of: context), userId: parameter("user", of: context), sessionId: parameter("session", of: context))
+    }
+
+    /// A path parameter, percent-decoded: ids may hold any character but control characters, and a client sends
+    /// `é` as `%C3%A9` and `a b` as `a%20b`. A malformed escape is kept as it is (and then names nothing).
+    static func parameter(_ name: String, of context: BasicRequestContext) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
     }
 
     private static func summary(_ session: StoredSession) -> JSONValue {

@@ -69,6 +69,18 @@ extension ParleyServer {
                 payload: InboxPayload(text: utterance.text, data: utterance.data ?? [:], channel: "voiceCopilot", speaker: utterance.speaker),
                 traceIdPrefix: "endpoint-voiceCopilot"
             )
+        case .handoverMessage:
+            // An agent's message is a message: DESIGN §5.4 requires its text.
+            let message = try UserMessage(body: body)
+            guard let text = message.text, !text.isEmpty else { throw APIError.invalidField("text", "is required for an agent's message") }
+            inbox = InboxRequest(
+                endpoint: endpoint.name,
+                userId: message.userId,
+                sessionId: message.sessionId,
+                kind: .agentMessage,
+                payload: InboxPayload(text: text, data: message.data ?? [:], channel: "agent"),
+                traceIdPrefix: "endpoint-agentMessage"
+            )
         default:
             let message = try UserMessage(body: body)
             let (kind, channel, prefix) = Self.describe(route, endpoint: endpoint)

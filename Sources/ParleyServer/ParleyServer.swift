@@ -84,6 +84,7 @@ public final class ParleyServer: Sendable {
     /// Every route of DESIGN §5.
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: NotFoundMiddleware())
         router.get("/health") { _, _ in JSONResponse.make(["status": "ok"]) }
         router.get("/ready") { _, _ in try await self.ready() }
         router.get("/metrics") { _, _ in try await self.metricsText() }
@@ -96,11 +97,15 @@ public final class ParleyServer: Sendable {
         }
         router.post("/handover/{token}/end") { request, context in try await self.endpointRequest(request, context: context, route: .handoverEnd) }
         router.post("/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .message) }
-        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
-            router.on("/{token}", method: method) { _, context -> Response in
-                let token = context.parameters.get("token") ?? ""
-                guard self.configuration.endpoint(token: token.lowercased()) != nil else { throw APIError.unknownEndpoint }
-                throw APIError.methodNotAllowed
+        // Every route under an endpoint token takes POST only: other methods get 405 with `Allow: POST` (404 for a
+        // token no endpoint has).
+        for path in ["/{token}", "/inject/{token}", "/notify/{token}", "/handover/{token}/message", "/handover/{token}/end"] {
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+                router.on(RouterPath(path), method: method) { _, context -> Response in
+                    let token = context.parameters.get("token") ?? ""
+                    guard self.configuration.endpoint(token: token.lowercased()) != nil else { throw APIError.unknownEndpoint }
+                    throw APIError.methodNotAllowed
+                }
             }
         }
         return router

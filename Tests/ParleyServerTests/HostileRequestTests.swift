@@ -71,6 +71,40 @@ import Testing
         }
     }
 
+    /// Found by schemathesis: answers that disagreed with the documented contract.
+    @Test func routesAnswerAsDocumented() async throws {
+        try await TestDeployment.with { deployment, receiver in
+            let base = deployment.base
+            // Other methods on every route under a token: 405 with Allow (404 for an unknown token).
+            for path in ["inject", "notify"].map({ "/\($0)/\(TestDeployment.webhookToken)" })
+                + ["message", "end"].map({ "/handover/\(TestDeployment.agentToken)/\($0)" })
+            {
+                let answer = try await HTTP.send(.get, base + path)
+                #expect(answer.status == 405, "\(path)")
+                #expect(answer.errorCode == "method_not_allowed", "\(path)")
+                #expect(answer.headers["allow"] == "POST", "\(path)")
+            }
+            #expect(try await HTTP.send(.delete, "\(base)/inject/\(String(repeating: "f", count: 64))").errorCode == "unknown_endpoint")
+            // An unknown path has the JSON error shape.
+            let unknown = try await HTTP.send(.get, "\(base)/no/such/route")
+            #expect(unknown.status == 404)
+            #expect(unknown.errorCode == "not_found")
+            // An agent's message needs its text (DESIGN 5.4).
+            let agent = try await HTTP.post("\(base)/handover/\(TestDeployment.agentToken)/message", #"{"userId":"u","sessionId":"s","data":{"a":1}}"#)
+            #expect(agent.errorCode == "invalid_field")
+            #expect(agent.json?["error"]?["message"]?.stringValue?.hasPrefix("text:") == true)
+            // Path parameters are percent-decoded: a session of user "é a" is found under %C3%A9%20a.
+            #expect(try await HTTP.post("\(base)/\(TestDeployment.webhookToken)", HTTP.message(user: "é a", session: "s/1", text: "hi")).status == 202)
+            #expect(await receiver.waitUntil { $0.count == 1 })
+            let admin = ["Authorization": "bearer \(TestDeployment.adminToken)"]  // the scheme is case-insensitive
+            let session = try await HTTP.send(.get, "\(base)/api/v1/sessions/web/%C3%A9%20a/s%2F1", headers: admin)
+            #expect(session.status == 200, "\(session.body)")
+            #expect(session.json?["userId"] == "é a")
+            let transcript = try await HTTP.send(.get, "\(base)/api/v1/sessions/web/%C3%A9%20a/s%2F1/transcript", headers: admin)
+            #expect(transcript.status == 200)
+        }
+    }
+
     /// A NUL inside an id would be cut off by SQLite's C string API and merge two users' sessions.
     @Test func controlCharactersInIdsAreRefused() async throws {
         try await TestDeployment.with { deployment, _ in
