@@ -48,6 +48,10 @@ public enum DiagnosticCode: String, Sendable, CaseIterable {
     case unreachableNode = "unreachable-node"
     case cycleWithoutInput = "cycle-without-input"
     case unreadableFile = "unreadable-file"
+    case unknownConnection = "unknown-connection"
+    case wrongConnectionType = "wrong-connection-type"
+    case toolBranch = "tool-branch"
+    case duplicateExample = "duplicate-example"
 }
 
 extension Array where Element == Diagnostic {

@@ -11,8 +11,10 @@ public struct Edges: Sendable, Hashable {
     public var `default`: Edge?
     /// `question`: taken after `maxAttempts` invalid answers.
     public var onFail: Edge?
-    /// `code`: taken when the script throws.
+    /// `code`: taken when the script throws; `http`, `llm`: taken when the call fails.
     public var onError: Edge?
+    /// `llm`: the first node of each tool's branch, by tool name, in file order.
+    public var tools: [ToolEdge]
 
     public init(
         next: Edge? = nil,
@@ -21,7 +23,8 @@ public struct Edges: Sendable, Hashable {
         cases: [SwitchCase] = [],
         default: Edge? = nil,
         onFail: Edge? = nil,
-        onError: Edge? = nil
+        onError: Edge? = nil,
+        tools: [ToolEdge] = []
     ) {
         self.next = next
         self.then = then
@@ -30,6 +33,7 @@ public struct Edges: Sendable, Hashable {
         self.default = `default`
         self.onFail = onFail
         self.onError = onError
+        self.tools = tools
     }
 
     /// Every edge with its label (`next`, `then`, `case 'x'`...), in a fixed order.
@@ -41,8 +45,25 @@ public struct Edges: Sendable, Hashable {
         if let `default` { all.append(("default", `default`)) }
         if let onFail { all.append(("onFail", onFail)) }
         if let onError { all.append(("onError", onError)) }
+        for tool in tools { all.append(("tool \(tool.name)", tool.edge)) }
         if let next { all.append(("next", next)) }
         return all
+    }
+
+    /// The tool branch edge of a tool name.
+    public func tool(_ name: String) -> Edge? {
+        tools.first { $0.name == name }?.edge
+    }
+}
+
+/// The `node` of one tool of an `llm` node: where the tool's branch starts.
+public struct ToolEdge: Sendable, Hashable {
+    public var name: String
+    public var edge: Edge
+
+    public init(name: String, edge: Edge) {
+        self.name = name
+        self.edge = edge
     }
 }
 

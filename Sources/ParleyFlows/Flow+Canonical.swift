@@ -10,7 +10,21 @@ extension Flow {
         for node in self.nodes where nodes[node.id] == nil {
             nodes[node.id] = node.canonical
         }
-        return ["flow": .string(id), "start": .string(start), "context": .object(context), "nodes": .object(nodes)]
+        var object: JSONValue = ["flow": .string(id), "start": .string(start), "context": .object(context), "nodes": .object(nodes)]
+        // Intents and NLU settings change what a turn sees (input.intent), so they are part of the hash; flows
+        // without them keep the hash they had before intents existed.
+        if !intents.isEmpty {
+            object = object.setting(
+                "intents",
+                to: .object(Dictionary(intents.map { ($0.id, .array($0.examples.map(JSONValue.string))) }) { first, _ in first })
+            )
+        }
+        if let nlu {
+            var settings: [String: JSONValue] = ["threshold": .number(nlu.threshold)]
+            if let connection = nlu.connection { settings["connection"] = .string(connection) }
+            object = object.setting("nlu", to: .object(settings))
+        }
+        return object
     }
 }
 
@@ -30,7 +44,19 @@ extension Node {
             object["cases"] = .object(cases)
         }
         if let fallback = edges.default { object["default"] = .string(fallback.target) }
+        if !edges.tools.isEmpty {
+            object["toolNodes"] = .object(Dictionary(edges.tools.map { ($0.name, .string($0.edge.target)) }) { first, _ in first })
+        }
         return .object(object)
+    }
+}
+
+extension JSONValue {
+    /// The object with `key` set (other values are returned unchanged).
+    fileprivate func setting(_ key: String, to value: JSONValue) -> JSONValue {
+        guard var members = objectValue else { return self }
+        members[key] = value
+        return .object(members)
     }
 }
 
@@ -62,6 +88,40 @@ extension NodeKind {
             if let node = reference.node { object["node"] = .string(node) }
             return .object(object)
         case .wait, .end: return .emptyObject
+        case .http(let call):
+            var object: [String: JSONValue] = [
+                "connection": .string(call.connection), "method": .string(call.method), "store": .string(call.store.description),
+            ]
+            if let path = call.path { object["path"] = .string(path) }
+            if !call.query.isEmpty { object["query"] = .array(call.query.map(\.canonical)) }
+            if !call.headers.isEmpty { object["headers"] = .array(call.headers.map(\.canonical)) }
+            if let body = call.body { object["body"] = body }
+            if let timeout = call.timeoutMs { object["timeoutMs"] = .number(Double(timeout)) }
+            return .object(object)
+        case .llm(let call):
+            var object: [String: JSONValue] = [
+                "connection": .string(call.connection), "prompt": .string(call.prompt), "history": .number(Double(call.history)),
+                "json": .bool(call.json), "maxToolRounds": .number(Double(call.maxToolRounds)), "say": .bool(call.say),
+            ]
+            if let model = call.model { object["model"] = .string(model) }
+            if let system = call.system { object["system"] = .string(system) }
+            switch call.temperature {
+            case .value(let value): object["temperature"] = .number(value)
+            case .omitted: object["temperature"] = .null
+            }
+            if let maxTokens = call.maxTokens { object["maxTokens"] = .number(Double(maxTokens)) }
+            if let store = call.store { object["store"] = .string(store.description) }
+            if !call.tools.isEmpty {
+                object["tools"] = .array(
+                    call.tools.map { tool in
+                        var item: [String: JSONValue] = ["name": .string(tool.name), "parameters": tool.parameters]
+                        if let description = tool.description { item["description"] = .string(description) }
+                        return .object(item)
+                    }
+                )
+            }
+            return .object(object)
+        case .resolveTool(let value): return value
         }
     }
 }
@@ -82,4 +142,8 @@ extension Script {
         while let last = text.last, last.isWhitespace { text = text.dropLast() }
         return String(text)
     }
+}
+
+extension NamedValue {
+    fileprivate var canonical: JSONValue { [.string(name), .string(value)] }
 }

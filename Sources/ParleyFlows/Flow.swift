@@ -15,6 +15,10 @@ public struct Flow: Sendable, Hashable {
     public var startLocation: SourceLocation?
     /// Every piece of JavaScript in the flow (code, conditions, switch values, template expressions).
     public var scripts: [ScriptSite]
+    /// The intents text inputs are classified with, in file order (DESIGN §2, *Intents*).
+    public var intents: [Intent]
+    /// The classifier's settings; the built-in classifier with its default threshold when absent.
+    public var nlu: NLUSettings?
 
     private var index: [String: Int]
 
@@ -26,7 +30,9 @@ public struct Flow: Sendable, Hashable {
         nodes: [Node],
         location: SourceLocation,
         startLocation: SourceLocation? = nil,
-        scripts: [ScriptSite] = []
+        scripts: [ScriptSite] = [],
+        intents: [Intent] = [],
+        nlu: NLUSettings? = nil
     ) {
         self.id = id
         self.description = description
@@ -36,6 +42,8 @@ public struct Flow: Sendable, Hashable {
         self.location = location
         self.startLocation = startLocation
         self.scripts = scripts
+        self.intents = intents
+        self.nlu = nlu
         var index: [String: Int] = [:]
         for (position, node) in nodes.enumerated() where index[node.id] == nil {
             index[node.id] = position
@@ -50,4 +58,19 @@ public struct Flow: Sendable, Hashable {
 
     /// The file the flow was loaded from.
     public var file: String { location.file }
+
+    /// The connections the flow's nodes and `nlu:` name, with the kind each needs and where it is named.
+    public var connectionUses: [(name: String, kind: ConnectionKind, location: SourceLocation)] {
+        var uses: [(String, ConnectionKind, SourceLocation)] = []
+        if let nlu, let connection = nlu.connection { uses.append((connection, .nlu, nlu.location ?? location)) }
+        for node in nodes {
+            let at = node.fieldLocations["\(node.kind.name).connection"] ?? node.location
+            switch node.kind {
+            case .http(let call): uses.append((call.connection, .http, at))
+            case .llm(let call): uses.append((call.connection, .openai, at))
+            default: break
+            }
+        }
+        return uses
+    }
 }

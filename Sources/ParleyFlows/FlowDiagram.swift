@@ -79,6 +79,8 @@ public struct FlowDiagram: Sendable {
                 case .condition, .switch: ("{\"", "\"}")
                 case .question, .wait: ("([\"", "\"])")
                 case .handover, .end: ("[[\"", "\"]]")
+                case .http, .llm: ("[(\"", "\")]")
+                case .resolveTool: (">\"", "\"]")
                 default: ("[\"", "\"]")
                 }
             lines.append("  \(id)\(shape.0)\(label)\(shape.1)")
@@ -102,6 +104,8 @@ public struct FlowDiagram: Sendable {
                 case .condition, .switch: "diamond"
                 case .question, .wait: "ellipse"
                 case .handover, .end: "doubleoctagon"
+                case .http, .llm: "cylinder"
+                case .resolveTool: "cds"
                 default: "box"
                 }
             lines.append("  n\(index) [shape=\(shape), label=\(Self.quoteDot("\(node.id)\n\(node.kind.name)"))];")

@@ -12,7 +12,7 @@ struct FlowFileParser {
     private var scripts: [ScriptSite] = []
     private var currentNode = ""
 
-    static let topLevelKeys = ["flow", "description", "start", "context", "nodes"]
+    static let topLevelKeys = ["flow", "description", "start", "context", "intents", "nlu", "nodes"]
 
     static let edgeKeys = ["next", "then", "else", "onFail", "onError"]
 
@@ -42,6 +42,8 @@ struct FlowFileParser {
         var start: String?
         var startLocation: SourceLocation?
         var context: [String: JSONValue] = [:]
+        var intents: [Intent] = []
+        var nlu: NLUSettings?
         var nodesNode: Yams.Node?
         for (key, keyNode, value) in pairs {
             switch key {
@@ -59,6 +61,8 @@ struct FlowFileParser {
                 startLocation = location(value)
             case "context":
                 if let object = object(value, field: "context", templates: false) { context = object }
+            case "intents": intents = parseIntents(value)
+            case "nlu": nlu = parseNLU(value)
             case "nodes": nodesNode = value
             default: unknownKey(key, at: location(keyNode), known: Self.topLevelKeys, in: "a flow file")
             }
@@ -86,8 +90,75 @@ struct FlowFileParser {
             nodes: nodes,
             location: idLocation,
             startLocation: startLocation,
-            scripts: scripts
+            scripts: scripts,
+            intents: intents,
+            nlu: nlu
         )
+    }
+
+    // MARK: Intents
+
+    private mutating func parseIntents(_ value: Yams.Node) -> [Intent] {
+        guard let pairs = mapping(value, what: "'intents'", expected: "a mapping from intent id to { examples: [...] }") else { return [] }
+        var intents: [Intent] = []
+        for (id, keyNode, item) in pairs {
+            if id.isEmpty || !id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }) {
+                error(.invalidValue, "intent id '\(id)' must match [A-Za-z0-9_.-]+", at: location(keyNode))
+            }
+            var examplesNode: Yams.Node?
+            if case .sequence = item {
+                examplesNode = item
+            } else if let fields = mapping(item, what: "intent '\(id)'", expected: "a mapping with 'examples' (or a list of examples)") {
+                for (key, fieldKey, field) in fields {
+                    if key == "examples" {
+                        examplesNode = field
+                    } else {
+                        unknownKey(key, at: location(fieldKey), known: ["examples"], in: "intent '\(id)'")
+                    }
+                }
+            }
+            guard let examplesNode else {
+                if case .mapping = item { error(.missingField, "intent '\(id)' is missing required field 'examples'", at: location(item)) }
+                continue
+            }
+            guard case .sequence(let list) = examplesNode else {
+                error(.wrongType, "'examples' of intent '\(id)' must be a list of sentences", at: location(examplesNode))
+                continue
+            }
+            var examples: [String] = []
+            for example in list {
+                guard let text = string(example, field: "examples") else { continue }
+                if text.allSatisfy(\.isWhitespace) {
+                    error(.invalidValue, "an example of intent '\(id)' is empty", at: location(example))
+                } else {
+                    examples.append(text)
+                }
+            }
+            if examples.isEmpty, list.count == 0 { error(.missingField, "intent '\(id)' has no examples", at: location(examplesNode)) }
+            intents.append(Intent(id: id, examples: examples, location: location(keyNode)))
+        }
+        return intents
+    }
+
+    private mutating func parseNLU(_ value: Yams.Node) -> NLUSettings? {
+        guard let pairs = mapping(value, what: "'nlu'", expected: "a mapping with 'threshold' or 'connection'") else { return nil }
+        var settings = NLUSettings()
+        for (key, keyNode, item) in pairs {
+            switch key {
+            case "threshold":
+                guard let number = number(item, field: "threshold") else { break }
+                if (0...1).contains(number) {
+                    settings.threshold = number
+                } else {
+                    error(.invalidValue, "'threshold' must be between 0 and 1", at: location(item))
+                }
+            case "connection":
+                settings.connection = string(item, field: "connection")
+                settings.location = location(item)
+            default: unknownKey(key, at: location(keyNode), known: ["threshold", "connection"], in: "'nlu'")
+            }
+        }
+        return settings
     }
 
     // MARK: Nodes
@@ -159,11 +230,15 @@ struct FlowFileParser {
         switch edge {
         case "next":
             switch kind {
-            case .goto, .end: false
+            case .goto, .end, .resolveTool: false
             default: true
             }
         case "then", "else": if case .condition = kind { true } else { false }
-        case "onError": if case .code = kind { true } else { false }
+        case "onError":
+            switch kind {
+            case .code, .http, .llm: true
+            default: false
+            }
         case "onFail": if case .question = kind { true } else { false }
         default: false
         }
@@ -197,8 +272,158 @@ struct FlowFileParser {
                 error(.wrongType, "'\(name)' takes no settings; write '\(name): {}'", at: location(value))
             }
             return name == "wait" ? .wait : .end
+        case "http":
+            return httpCall(value).map(NodeKind.http)
+        case "llm":
+            return llmCall(value, edges: &edges).map(NodeKind.llm)
+        case "resolveTool":
+            return .resolveTool(json(value, templates: true))
         default:
             return nil
+        }
+    }
+
+    private mutating func httpCall(_ value: Yams.Node) -> HTTPCall? {
+        guard let pairs = mapping(value, what: "'http'") else { return nil }
+        var connection: String?
+        var call = HTTPCall(connection: "", store: MemoryPath(root: .context, keys: ["response"]))
+        var store: MemoryPath?
+        let known = ["connection", "method", "path", "query", "headers", "body", "store", "timeoutMs"]
+        for (key, keyNode, item) in pairs {
+            switch key {
+            case "connection": connection = string(item, field: "connection")
+            case "method":
+                guard let method = string(item, field: "method") else { break }
+                if HTTPCall.methods.contains(method.uppercased()) {
+                    call.method = method.uppercased()
+                } else {
+                    error(.invalidValue, "unknown HTTP method '\(method)' (methods: \(HTTPCall.methods.joined(separator: ", ")))", at: location(item))
+                }
+            case "path":
+                call.path = string(item, field: "path")
+                templateSites(in: item)
+            case "query": call.query = namedValues(item, field: "query")
+            case "headers": call.headers = namedValues(item, field: "headers")
+            case "body": call.body = json(item, templates: true)
+            case "store": store = memoryPath(item, field: "store")
+            case "timeoutMs": call.timeoutMs = bounded(item, field: "timeoutMs", in: 1...600_000)
+            default: unknownKey(key, at: location(keyNode), known: known, in: "'http'")
+            }
+        }
+        requireFields(["connection", "store"], in: pairs, of: "http", at: value)
+        guard let connection, let store else { return nil }
+        call.connection = connection
+        call.store = store
+        return call
+    }
+
+    private mutating func llmCall(_ value: Yams.Node, edges: inout Edges) -> LLMCall? {
+        guard let pairs = mapping(value, what: "'llm'") else { return nil }
+        var connection: String?
+        var call = LLMCall(connection: "")
+        let known = [
+            "connection", "model", "system", "prompt", "history", "temperature", "maxTokens", "json", "tools", "maxToolRounds", "store", "say",
+        ]
+        for (key, keyNode, item) in pairs {
+            switch key {
+            case "connection": connection = string(item, field: "connection")
+            case "model":
+                call.model = string(item, field: "model")
+                templateSites(in: item)
+            case "system":
+                call.system = string(item, field: "system")
+                templateSites(in: item)
+            case "prompt":
+                call.prompt = string(item, field: "prompt") ?? call.prompt
+                templateSites(in: item)
+            case "history": call.history = bounded(item, field: "history", in: 0...50) ?? 0
+            case "temperature":
+                if case .scalar(let scalar) = item, ScalarValue(scalar) == .null {
+                    call.temperature = .omitted
+                } else if let number = number(item, field: "temperature") {
+                    if (0...2).contains(number) {
+                        call.temperature = .value(number)
+                    } else {
+                        error(.invalidValue, "'temperature' must be between 0 and 2 (or null)", at: location(item))
+                    }
+                }
+            case "maxTokens": call.maxTokens = bounded(item, field: "maxTokens", in: 1...1_000_000)
+            case "json": call.json = bool(item, field: "json") ?? false
+            case "tools": call.tools = tools(item, edges: &edges)
+            case "maxToolRounds": call.maxToolRounds = bounded(item, field: "maxToolRounds", in: 1...20) ?? LLMCall.defaultMaxToolRounds
+            case "store": call.store = memoryPath(item, field: "store")
+            case "say": call.say = bool(item, field: "say") ?? true
+            default: unknownKey(key, at: location(keyNode), known: known, in: "'llm'")
+            }
+        }
+        requireFields(["connection"], in: pairs, of: "llm", at: value)
+        guard let connection else { return nil }
+        call.connection = connection
+        return call
+    }
+
+    private mutating func tools(_ value: Yams.Node, edges: inout Edges) -> [Tool] {
+        guard let pairs = mapping(value, what: "'tools'", expected: "a mapping from tool name to { description, parameters, node }") else {
+            return []
+        }
+        var tools: [Tool] = []
+        for (name, keyNode, item) in pairs {
+            if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                error(.invalidValue, "tool name '\(name)' must match [A-Za-z0-9_-]{1,64}", at: location(keyNode))
+            }
+            guard let fields = mapping(item, what: "tool '\(name)'") else { continue }
+            var tool = Tool(name: name)
+            var sawNode = false
+            for (key, fieldKey, field) in fields {
+                switch key {
+                case "description": tool.description = string(field, field: "description")
+                case "parameters":
+                    guard case .mapping = field else {
+                        error(.wrongType, "'parameters' of tool '\(name)' must be a JSON Schema object", at: location(field))
+                        break
+                    }
+                    tool.parameters = json(field, templates: false)
+                case "node":
+                    sawNode = true
+                    if let edge = edge(field, field: "node") { edges.tools.append(ToolEdge(name: name, edge: edge)) }
+                default: unknownKey(key, at: location(fieldKey), known: ["description", "parameters", "node"], in: "tool '\(name)'")
+                }
+            }
+            if !sawNode { error(.missingField, "tool '\(name)' is missing required field 'node' (the first node of its branch)", at: location(item)) }
+            tools.append(tool)
+        }
+        return tools
+    }
+
+    /// A mapping from names to scalar templates (numbers and booleans are taken as their text).
+    private mutating func namedValues(_ value: Yams.Node, field: String) -> [NamedValue] {
+        guard let pairs = mapping(value, what: "'\(field)'", expected: "a mapping from names to values") else { return [] }
+        var values: [NamedValue] = []
+        for (name, _, item) in pairs {
+            guard let text = string(item, field: "\(field).\(name)") else { continue }
+            templateSites(in: item)
+            values.append(NamedValue(name: name, value: text))
+        }
+        return values
+    }
+
+    private mutating func memoryPath(_ item: Yams.Node, field: String) -> MemoryPath? {
+        guard let path = string(item, field: field) else { return nil }
+        guard let parsed = MemoryPath(path) else {
+            error(.invalidValue, "'\(field)' must be a context. or profile. path, not '\(path)'", at: location(item))
+            return nil
+        }
+        return parsed
+    }
+
+    private mutating func requireFields(
+        _ fields: [String],
+        in pairs: [(key: String, keyNode: Yams.Node, value: Yams.Node)],
+        of kind: String,
+        at value: Yams.Node
+    ) {
+        for field in fields where !pairs.contains(where: { $0.key == field }) {
+            error(.missingField, "'\(kind)' is missing required field '\(field)'", at: location(value))
         }
     }
 
@@ -464,6 +689,38 @@ struct FlowFileParser {
             return nil
         }
         return number
+    }
+
+    /// A whole number in `range`, else a diagnostic.
+    private mutating func bounded(_ node: Yams.Node, field: String, in range: ClosedRange<Int>) -> Int? {
+        guard let number = integer(node, field: field) else { return nil }
+        guard range.contains(number) else {
+            error(.invalidValue, "'\(field)' must be between \(range.lowerBound) and \(range.upperBound)", at: location(node))
+            return nil
+        }
+        return number
+    }
+
+    private mutating func number(_ node: Yams.Node, field: String) -> Double? {
+        guard case .scalar(let scalar) = node else {
+            error(.wrongType, "'\(field)' must be a number, not \(describe(node))", at: location(node))
+            return nil
+        }
+        switch ScalarValue(scalar) {
+        case .integer(let whole): return Double(whole)
+        case .number(let number) where number.isFinite: return number
+        default:
+            error(.wrongType, "'\(field)' must be a number, not \(describe(node))", at: location(node))
+            return nil
+        }
+    }
+
+    private mutating func bool(_ node: Yams.Node, field: String) -> Bool? {
+        guard case .scalar(let scalar) = node, case .bool(let flag) = ScalarValue(scalar) else {
+            error(.wrongType, "'\(field)' must be true or false, not \(describe(node))", at: location(node))
+            return nil
+        }
+        return flag
     }
 
     private mutating func object(_ node: Yams.Node, field: String, templates: Bool) -> [String: JSONValue]? {

@@ -9,9 +9,12 @@ import Foundation
 /// ```
 public struct FlowLoader {
     private let scriptChecker: (any ScriptSyntaxChecking)?
+    private let connections: [String: ConnectionKind]?
 
-    public init(scriptChecker: (any ScriptSyntaxChecking)? = nil) {
+    /// - Parameter connections: the deployment's connections, when it is known; flows naming others are errors.
+    public init(scriptChecker: (any ScriptSyntaxChecking)? = nil, connections: [String: ConnectionKind]? = nil) {
         self.scriptChecker = scriptChecker
+        self.connections = connections
     }
 
     /// Loads every flow file named in or found below `paths` (folders are searched recursively for `*.yaml` and
@@ -45,7 +48,7 @@ public struct FlowLoader {
             if let flow = parser.parse(source.text) { flows.append(flow) }
             diagnostics += parser.diagnostics
         }
-        diagnostics += FlowValidator(scriptChecker: scriptChecker).validate(flows)
+        diagnostics += FlowValidator(scriptChecker: scriptChecker, connections: connections).validate(flows)
         return FlowLoadResult(flows: flows, diagnostics: diagnostics, files: sources.map(\.file))
     }
 

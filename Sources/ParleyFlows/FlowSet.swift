@@ -7,6 +7,8 @@ public struct FlowSet: Sendable {
     public let flows: [String: Flow]
     /// `sha256:` and the hex digest of the canonical form of all flows, sorted by id.
     public let contentHash: String
+    /// Whether any flow has an `llm` node: only then do sessions keep a history (DESIGN §3.1).
+    public let usesModels: Bool
 
     public init(flows: [Flow]) {
         var byId: [String: Flow] = [:]
@@ -14,6 +16,7 @@ public struct FlowSet: Sendable {
         self.flows = byId
         let text = JSONValue.array(byId.keys.sorted().map { byId[$0]!.canonical }).canonicalJSON
         self.contentHash = "sha256:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        self.usesModels = byId.values.contains { flow in flow.nodes.contains { if case .llm = $0.kind { true } else { false } } }
     }
 
     /// The flow with this id.

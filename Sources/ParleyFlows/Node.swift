@@ -53,10 +53,17 @@ public enum NodeKind: Sendable, Hashable {
     case wait
     /// Ends the turn and resets the entry point to the flow's start.
     case end
+    /// Calls an HTTP API through a deployment connection; the turn suspends for the call (an effect).
+    case http(HTTPCall)
+    /// Asks a language model through a deployment connection, running tool branches when the model calls tools.
+    case llm(LLMCall)
+    /// Ends a tool branch: the value (following the `set` rules) is the tool's result, sent back to the model.
+    case resolveTool(JSONValue)
 
     /// Every kind name, in the order the reference documents them.
     public static let names = [
-        "say", "question", "code", "condition", "switch", "set", "handover", "copilot", "goto", "execute", "wait", "end",
+        "say", "question", "code", "condition", "switch", "set", "handover", "copilot", "goto", "execute", "wait", "end", "http", "llm",
+        "resolveTool",
     ]
 
     /// The kind's name as written in YAML.
@@ -74,6 +81,17 @@ public enum NodeKind: Sendable, Hashable {
         case .execute: "execute"
         case .wait: "wait"
         case .end: "end"
+        case .http: "http"
+        case .llm: "llm"
+        case .resolveTool: "resolveTool"
+        }
+    }
+
+    /// Kinds that call the outside world: the turn suspends at them for an effect (DESIGN §3.1).
+    public var callsOut: Bool {
+        switch self {
+        case .http, .llm: true
+        default: false
         }
     }
 

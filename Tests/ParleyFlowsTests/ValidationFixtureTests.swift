@@ -13,13 +13,19 @@ import Testing
         "valid.yaml", "yaml-syntax.yaml", "yaml-indent.yaml", "duplicate-node.yaml", "duplicate-flow", "unknown-kind.yaml",
         "unknown-key.yaml", "kinds-count.yaml", "missing-field.yaml", "wrong-type.yaml", "invalid-value.yaml",
         "invalid-regex.yaml", "script-syntax.yaml", "missing-node.yaml", "missing-flow", "unreachable.yaml", "cycle.yaml",
-        "execute-loop",
+        "execute-loop", "tool-branch.yaml", "duplicate-example.yaml", "connections.yaml",
     ]
+
+    /// The deployment the fixtures are checked against, as `serve` and `validate --config` know it.
+    static let connections: [String: ConnectionKind] = ["orders": .http, "assistant": .openai, "classify": .nlu]
+
+    static func load(_ fixture: String) throws -> FlowLoadResult {
+        FlowLoader(scriptChecker: JavaScriptSyntaxChecker(), connections: connections).load(sources: try FixturePaths.sources(of: fixture))
+    }
 
     @Test(arguments: fixtures)
     func diagnosticsMatchTheGoldenFile(fixture: String) throws {
-        let sources = try FixturePaths.sources(of: fixture)
-        let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(sources: sources)
+        let result = try Self.load(fixture)
         let actual = result.diagnostics.map(\.description).joined(separator: "\n") + "\n"
         let golden = FixturePaths.fixtures.appendingPathComponent(fixture.replacingOccurrences(of: ".yaml", with: "") + ".expected")
         if ProcessInfo.processInfo.environment["PARLEY_UPDATE_GOLDEN"] != nil {
@@ -32,8 +38,7 @@ import Testing
     @Test func everyDiagnosticCodeHasAFixture() throws {
         var seen: Set<String> = []
         for fixture in Self.fixtures {
-            let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(sources: try FixturePaths.sources(of: fixture))
-            seen.formUnion(result.diagnostics.map(\.code))
+            seen.formUnion(try Self.load(fixture).diagnostics.map(\.code))
         }
         let untested = DiagnosticCode.allCases.map(\.rawValue).filter { !seen.contains($0) && $0 != "unreadable-file" }
         #expect(untested.isEmpty, "codes without a fixture: \(untested)")
