@@ -40,28 +40,75 @@ public struct Conversation: Sendable {
     }
 
     /// Sends the user's text and/or data and runs one turn; `speaker` (`customer`/`agent`) is for voice flows.
-    public mutating func send(text: String = "", data: [String: JSONValue] = [:], speaker: String? = nil, currentTime: String) throws -> Turn {
+    /// `effects` answers the calls the turn makes (by default each fails: no connections).
+    public mutating func send(
+        text: String = "",
+        data: [String: JSONValue] = [:],
+        speaker: String? = nil,
+        currentTime: String,
+        effects: ((Effect) throws -> EffectResult)? = nil
+    ) throws -> Turn {
         var input = input(text: text, data: data, currentTime: currentTime)
         input.speaker = speaker
-        return try run(input)
+        return try run(input, effects: effects)
     }
 
     /// Tells the engine the human agent ended the handover; the flow resumes after the handover node.
-    public mutating func endHandover(_ status: HandoverEnd.Status = .completed, currentTime: String) throws -> Turn {
+    public mutating func endHandover(
+        _ status: HandoverEnd.Status = .completed,
+        currentTime: String,
+        effects: ((Effect) throws -> EffectResult)? = nil
+    ) throws -> Turn {
         var input = input(text: "", data: [:], currentTime: currentTime)
         input.handover = HandoverEnd(status: status)
-        return try run(input)
+        return try run(input, effects: effects)
     }
 
     /// Runs a prepared input (its execution and trace id are filled in when left empty).
-    public mutating func run(_ input: Input) throws -> Turn {
+    public mutating func run(_ input: Input, effects: ((Effect) throws -> EffectResult)? = nil) throws -> Turn {
+        let input = prepared(input)
+        let turn =
+            if let effects {
+                try engine.run(input, session: session, profile: profile, effects: effects)
+            } else {
+                try engine.run(input, session: session, profile: profile)
+            }
+        record(turn)
+        return turn
+    }
+
+    /// Starts a turn whose effects the caller performs (asynchronously, `parley chat --config`); hand the finished
+    /// turn to ``record(_:)``.
+    public func start(_ input: Input) throws -> TurnProgress {
+        try engine.start(prepared(input), session: session, profile: profile)
+    }
+
+    /// Keeps the session and profile a finished turn left.
+    public mutating func record(_ turn: Turn) {
+        session = turn.session
+        profile = turn.profile
+    }
+
+    /// An input with its execution and trace id filled in.
+    public func prepared(_ input: Input) -> Input {
         var input = input
         if input.execution <= 0 { input.execution = session.executionCount + 1 }
         if input.traceId.isEmpty { input.traceId = "\(channel)-\(sessionId)-\(input.execution)" }
-        let turn = try engine.run(input, session: session, profile: profile)
-        session = turn.session
-        profile = turn.profile
-        return turn
+        return input
+    }
+
+    /// The input of a user message at `currentTime`.
+    public func input(
+        text: String,
+        data: [String: JSONValue],
+        speaker: String? = nil,
+        handover: HandoverEnd.Status? = nil,
+        currentTime: String
+    ) -> Input {
+        var input = input(text: text, data: data, currentTime: currentTime)
+        input.speaker = speaker
+        input.handover = handover.map(HandoverEnd.init(status:))
+        return input
     }
 
     private func input(text: String, data: [String: JSONValue], currentTime: String) -> Input {

@@ -89,6 +89,8 @@ public struct TestTurn: Sendable, Hashable {
     public var speaker: String?
     /// Every output of the turn, in order (`bot:`); `nil` checks nothing.
     public var bot: [ExpectedOutput]?
+    /// The answers of the calls the turn makes, in order (`effects:`).
+    public var effects: [EffectFixture]?
     /// The other checks (`expect:`).
     public var expect: TurnExpectation
     /// Where the turn's keys stand, for `--update`.
@@ -100,6 +102,7 @@ public struct TestTurn: Sendable, Hashable {
         handoverEnd: HandoverEnd.Status? = nil,
         speaker: String? = nil,
         bot: [ExpectedOutput]? = nil,
+        effects: [EffectFixture]? = nil,
         expect: TurnExpectation = TurnExpectation()
     ) {
         self.user = user
@@ -107,6 +110,7 @@ public struct TestTurn: Sendable, Hashable {
         self.handoverEnd = handoverEnd
         self.speaker = speaker
         self.bot = bot
+        self.effects = effects
         self.expect = expect
     }
 
@@ -124,6 +128,7 @@ public struct TestTurn: Sendable, Hashable {
 /// Positions of a turn's keys (1-based line and column), used to rewrite `bot` in place.
 struct TurnMarks: Sendable, Hashable {
     var bot: Position?
+    var effects: Position?
     /// The last of `user`, `data`, `handover`: a new `bot` goes after its value.
     var input: Position?
 
@@ -171,6 +176,8 @@ public struct TurnExpectation: Sendable, Hashable {
     public var ended: Bool?
     /// Whether the turn stopped on an error; when absent, an error fails the turn.
     public var error: Bool?
+    /// The intent the input was classified as: an id, or `null` for none over the threshold.
+    public var intent: JSONValue?
 
     public init(
         context: JSONValue? = nil,
@@ -178,7 +185,8 @@ public struct TurnExpectation: Sendable, Hashable {
         handover: Bool? = nil,
         copilot: JSONValue? = nil,
         ended: Bool? = nil,
-        error: Bool? = nil
+        error: Bool? = nil,
+        intent: JSONValue? = nil
     ) {
         self.context = context
         self.profile = profile
@@ -186,6 +194,7 @@ public struct TurnExpectation: Sendable, Hashable {
         self.copilot = copilot
         self.ended = ended
         self.error = error
+        self.intent = intent
     }
 }
 
@@ -266,9 +275,12 @@ struct ConversationTestParser {
             case "bot":
                 turn.bot = try bot(value)
                 turn.marks.bot = position
+            case "effects":
+                turn.effects = try effects(value)
+                turn.marks.effects = position
             case "expect":
                 turn.expect = try expectation(value)
-            default: throw problem("unknown key '\(key)' in a turn (expected user, data, speaker, handover, bot, expect)", at: keyNode)
+            default: throw problem("unknown key '\(key)' in a turn (expected user, data, speaker, handover, bot, effects, expect)", at: keyNode)
             }
         }
         if turn.user == nil, turn.data == nil, turn.handoverEnd == nil {
@@ -309,11 +321,77 @@ struct ConversationTestParser {
             case "handover": expectation.handover = try bool(value, field: "handover")
             case "ended": expectation.ended = try bool(value, field: "ended")
             case "error": expectation.error = try bool(value, field: "error")
+            case "intent":
+                let intent = json(value)
+                guard intent.stringValue != nil || intent == .null else { throw problem("'intent' must be an intent id or null", at: value) }
+                expectation.intent = intent
             default:
-                throw problem("unknown key '\(key)' in 'expect' (expected context, profile, handover, copilot, ended, error)", at: keyNode)
+                throw problem("unknown key '\(key)' in 'expect' (expected context, profile, handover, copilot, ended, error, intent)", at: keyNode)
             }
         }
         return expectation
+    }
+
+    /// `effects:` — a list of `{http|llm|nlu: answer}` (see ``EffectFixture``).
+    private func effects(_ node: Yams.Node) throws -> [EffectFixture] {
+        guard case .sequence(let items) = node else { throw problem("'effects' must be a list of { http | llm | nlu: ... }", at: node) }
+        return try items.map { item in
+            let pairs = try mapping(item, what: "an effect")
+            guard pairs.count == 1, let (name, keyNode, value) = pairs.first else {
+                throw problem("an effect is one of http, llm or nlu with its answer, such as '- llm: { content: \"...\" }'", at: item)
+            }
+            guard let kind = Effect.Kind(rawValue: name) else { throw problem("unknown effect '\(name)' (expected http, llm, nlu)", at: keyNode) }
+            return EffectFixture(kind: kind, answer: try answer(value, kind: kind))
+        }
+    }
+
+    private func answer(_ node: Yams.Node, kind: Effect.Kind) throws -> EffectFixture.Answer {
+        let fields = try mapping(node, what: "the answer of a \(kind.rawValue) effect")
+        var byName: [String: Yams.Node] = [:]
+        for (key, _, value) in fields { byName[key] = value }
+        if let error = byName["error"] { return .error(try string(error, field: "error")) }
+        if kind == .llm, let content = byName["content"] { return .content(try string(content, field: "content")) }
+        if kind == .llm, let calls = byName["toolCalls"] {
+            guard case .sequence(let items) = calls else { throw problem("'toolCalls' must be a list of { name, arguments }", at: calls) }
+            return .toolCalls(
+                try items.map { item in
+                    var call = ToolCallFixture(name: "")
+                    var named = false
+                    for (key, keyNode, value) in try mapping(item, what: "a tool call") {
+                        switch key {
+                        case "name":
+                            call.name = try string(value, field: "name")
+                            named = true
+                        case "id": call.id = try string(value, field: "id")
+                        case "arguments": call.arguments = json(value)
+                        default: throw problem("unknown key '\(key)' in a tool call (expected name, arguments, id)", at: keyNode)
+                        }
+                    }
+                    guard named else { throw problem("a tool call needs a 'name'", at: item) }
+                    return call
+                }
+            )
+        }
+        if byName["status"] != nil || kind == .http {
+            for (key, keyNode, _) in fields where !["status", "headers", "body"].contains(key) {
+                throw problem("unknown key '\(key)' in a \(kind.rawValue) answer (expected status, headers, body, or error)", at: keyNode)
+            }
+            var status = 200
+            if let value = byName["status"] {
+                guard let number = JSONValue(yaml: value).integer(in: 100...599) else {
+                    throw problem("'status' must be an HTTP status from 100 to 599", at: value)
+                }
+                status = number
+            }
+            var headers: [String: String] = [:]
+            let given: [String: JSONValue] = try byName["headers"].map { try object($0, field: "headers") } ?? [:]
+            for (name, value) in given {
+                headers[name.lowercased()] = value.stringValue ?? value.renderedText
+            }
+            return .response(status: status, headers: headers, body: byName["body"].map(json) ?? .null)
+        }
+        if kind == .nlu { return .classification(json(node)) }
+        throw problem("an llm answer is { content }, { toolCalls }, { status, body } or { error }", at: node)
     }
 
     // MARK: Values

@@ -50,29 +50,99 @@ public struct ConversationTestRunner: Sendable {
             return result
         }
         for (index, expected) in test.turns.enumerated() {
-            let time = Self.time(ofTurn: index)
+            let input = conversation.input(
+                text: expected.user ?? "",
+                data: expected.data ?? [:],
+                speaker: expected.speaker,
+                handover: expected.handoverEnd,
+                currentTime: Self.time(ofTurn: index)
+            )
+            let fixtures = expected.effects ?? []
+            var used = 0
             let turn: Turn
             do {
-                if let status = expected.handoverEnd {
-                    turn = try conversation.endHandover(status, currentTime: time)
-                } else {
-                    turn = try conversation.send(
-                        text: expected.user ?? "",
-                        data: expected.data ?? [:],
-                        speaker: expected.speaker,
-                        currentTime: time
-                    )
+                turn = try conversation.run(input) { effect in
+                    // The file's answers, in order; a call the file does not answer stops the test.
+                    guard used < fixtures.count else { throw MissingEffect(effect: effect, given: fixtures.count) }
+                    let fixture = fixtures[used]
+                    used += 1
+                    guard fixture.kind == effect.kind else { throw MissingEffect(effect: effect, given: fixtures.count, mismatch: fixture.kind) }
+                    return fixture.result
                 }
+            } catch let missing as MissingEffect {
+                result.failures.append(TestFailure(turn: index + 1, input: expected.summary, message: missing.description))
+                return result
             } catch {
                 result.failures.append(TestFailure(turn: index + 1, input: expected.summary, message: "the engine refused the turn: \(error)"))
                 return result
             }
             result.actualOutputs.append(turn.outputs)
+            if used < fixtures.count {
+                result.failures.append(
+                    TestFailure(
+                        turn: index + 1,
+                        input: expected.summary,
+                        message: "the test gives \(fixtures.count) effects, the turn made \(used) calls; remove the ones it does not make"
+                    )
+                )
+            }
             for message in Self.check(turn, against: expected) {
                 result.failures.append(TestFailure(turn: index + 1, input: expected.summary, message: message))
             }
         }
         return result
+    }
+
+    /// Runs a file's tests performing every effect with `perform` (the deployment's connections), and returns the
+    /// file's text with each turn's `effects:` rewritten from what the calls answered (`parley test --record`).
+    /// The results are those of the run, checked against the file's other expectations.
+    public func record(_ file: ConversationTestFile, perform: (Effect) async -> EffectResult) async -> (results: [TestResult], text: String) {
+        var results: [TestResult] = []
+        var recorded: [[[EffectFixture]]] = []
+        for test in file.tests {
+            var result = TestResult(file: file.path, name: test.name, line: test.line)
+            var fixtures: [[EffectFixture]] = []
+            do {
+                var conversation = try Conversation(
+                    engine: engine,
+                    flow: file.flow,
+                    userId: "test-user",
+                    sessionId: "test-session",
+                    channel: "test",
+                    profile: test.profile,
+                    context: test.context
+                )
+                for (index, expected) in test.turns.enumerated() {
+                    var progress = try conversation.start(
+                        conversation.input(
+                            text: expected.user ?? "",
+                            data: expected.data ?? [:],
+                            speaker: expected.speaker,
+                            handover: expected.handoverEnd,
+                            currentTime: Self.time(ofTurn: index)
+                        )
+                    )
+                    var answers: [EffectFixture] = []
+                    while case .waiting(let effect, let pending) = progress {
+                        let answer = await perform(effect)
+                        answers.append(EffectFixture(recording: answer, of: effect.kind))
+                        progress = pending.resume(with: answer)
+                    }
+                    guard case .finished(let turn) = progress else { break }
+                    conversation.record(turn)
+                    fixtures.append(answers)
+                    result.actualOutputs.append(turn.outputs)
+                    for message in Self.check(turn, against: expected) {
+                        result.failures.append(TestFailure(turn: index + 1, input: expected.summary, message: message))
+                    }
+                }
+            } catch {
+                result.failures.append(TestFailure(turn: fixtures.count + 1, input: "record", message: "the engine refused the turn: \(error)"))
+            }
+            results.append(result)
+            recorded.append(fixtures)
+        }
+        return (results, TestFileUpdater(file: file, results: results).recordedText(recorded))
     }
 
     /// `2025-01-01T12:00:00.000Z` plus `index` seconds.
@@ -114,6 +184,13 @@ public struct ConversationTestRunner: Sendable {
         case true? where errors.isEmpty: problems.append("expected an error, there was none")
         case false? where !errors.isEmpty, nil where !errors.isEmpty: problems.append("the turn failed: \(errors.joined(separator: "; "))")
         default: break
+        }
+        if let intent = expect.intent {
+            let actual = turn.classification?.intent.map(JSONValue.string) ?? .null
+            if actual != intent {
+                let scores = turn.classification.map { c in c.intents.map { "\($0.intent) \($0.score)" }.joined(separator: ", ") } ?? "not classified"
+                problems.append("intent\n    expected: \(intent.canonicalJSON)\n    actual:   \(actual.canonicalJSON) (\(scores))")
+            }
         }
         if let copilot = expect.copilot {
             let updates = turn.events.compactMap { if case .copilot(let update) = $0 { update } else { nil } }
@@ -220,6 +297,30 @@ extension JSONValue {
             return nil
         default:
             return expected == self ? nil : "\(path): expected \(expected.canonicalJSON), actual \(canonicalJSON)"
+        }
+    }
+}
+
+/// A turn asked for an effect its test does not answer (or answers with another kind).
+struct MissingEffect: Error, CustomStringConvertible {
+    var effect: Effect
+    var given: Int
+    var mismatch: Effect.Kind?
+
+    var description: String {
+        let call = "\(effect.kind.rawValue) on connection '\(effect.connection)'\(effect.node.map { " from node '\($0)'" } ?? "")"
+        if let mismatch {
+            return "effect \(effect.index) of the turn is \(call), but the test gives a \(mismatch.rawValue) answer there"
+        }
+        return "the turn needs effect \(effect.index), \(call), but the test gives \(given); add its answer under 'effects:' "
+            + "(for example '- \(effect.kind.rawValue): \(Self.example(effect.kind))'), or record it with parley test --record --config F"
+    }
+
+    static func example(_ kind: Effect.Kind) -> String {
+        switch kind {
+        case .http: "{ status: 200, body: { ... } }"
+        case .llm: "{ content: \"...\" }"
+        case .nlu: "{ intent: ..., score: 0.9 }"
         }
     }
 }

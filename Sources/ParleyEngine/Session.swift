@@ -22,6 +22,12 @@ public struct Session: Sendable, Hashable {
     public var context: [String: JSONValue]
     /// How many inputs the session has had.
     public var executionCount: Int
+    /// The last user texts and bot output texts, oldest first, at most ``maxHistory``: what `llm` nodes send as
+    /// `history`. Kept only by flow sets that have an `llm` node, so the digests of other sessions do not change.
+    public var history: [HistoryMessage]
+
+    /// How many messages ``history`` keeps.
+    public static let maxHistory = 50
 
     public init(
         flowHash: String,
@@ -29,7 +35,8 @@ public struct Session: Sendable, Hashable {
         position: Position? = nil,
         callStack: [NodeAddress] = [],
         context: [String: JSONValue] = [:],
-        executionCount: Int = 0
+        executionCount: Int = 0,
+        history: [HistoryMessage] = []
     ) {
         self.flowHash = flowHash
         self.flow = flow
@@ -37,6 +44,7 @@ public struct Session: Sendable, Hashable {
         self.callStack = callStack
         self.context = context
         self.executionCount = executionCount
+        self.history = history
     }
 
     /// True while a human agent has the conversation: inputs do not run the flow until the handover ends.
@@ -52,6 +60,7 @@ public struct Session: Sendable, Hashable {
             "context": .object(context), "executionCount": .number(Double(executionCount)),
         ]
         if let position { object["position"] = position.json }
+        if !history.isEmpty { object["history"] = .array(history.map(\.json)) }
         return .object(object)
     }
 
@@ -70,6 +79,7 @@ public struct Session: Sendable, Hashable {
         self.executionCount = count
         self.callStack = try (object["callStack"]?.arrayValue ?? []).map(NodeAddress.init(json:))
         self.position = try object["position"].map(Position.init(json:))
+        self.history = try (object["history"]?.arrayValue ?? []).map(HistoryMessage.init(json:))
     }
 
     /// `sha256:` and the hex SHA-256 of ``json``'s canonical text.
@@ -149,5 +159,32 @@ public enum Position: Sendable, Hashable {
         case "handover": self = .handover(address)
         default: throw EngineError(.invalidSession, "unknown session position kind")
         }
+    }
+}
+
+/// One message of a session's history: what the user said or what the bot answered.
+public struct HistoryMessage: Sendable, Hashable {
+    public enum Role: String, Sendable, Hashable {
+        /// Sent to a model as `user`.
+        case user
+        /// Sent to a model as `assistant`.
+        case assistant
+    }
+
+    public var role: Role
+    public var text: String
+
+    public init(role: Role, text: String) {
+        self.role = role
+        self.text = text
+    }
+
+    public var json: JSONValue { ["role": .string(role.rawValue), "text": .string(text)] }
+
+    init(json: JSONValue) throws {
+        guard let role = json["role"]?.stringValue.flatMap(Role.init(rawValue:)), let text = json["text"]?.stringValue else {
+            throw EngineError(.invalidSession, "a history message needs role (user or assistant) and text")
+        }
+        self.init(role: role, text: text)
     }
 }

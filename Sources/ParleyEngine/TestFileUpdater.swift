@@ -28,6 +28,62 @@ struct TestFileUpdater {
         return regenerated()
     }
 
+    /// The file's text with each turn's `effects:` replaced by (or, where it has none, given) what was recorded;
+    /// turns that made no call and had no `effects:` stay as they are.
+    func recordedText(_ recorded: [[[EffectFixture]]]) -> String {
+        var lines = file.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var edits: [(line: Int, replace: Range<Int>?, insertAt: Int, prefix: String, indent: Int, fixtures: [EffectFixture])] = []
+        for (test, fixtures) in zip(file.tests, recorded) {
+            for (turn, answers) in zip(test.turns, fixtures) where !answers.isEmpty || turn.effects != nil {
+                if let mark = turn.marks.effects {
+                    guard mark.line >= 1, mark.line <= lines.count else { return regeneratedWithEffects(recorded) }
+                    let prefix = String(lines[mark.line - 1].prefix(mark.column - 1))
+                    guard !prefix.contains("{"), !prefix.contains("[") else { return regeneratedWithEffects(recorded) }
+                    let end = Self.valueEnd(in: lines, keyLine: mark.line - 1, indent: mark.column - 1)
+                    edits.append((mark.line, (mark.line - 1)..<end, 0, prefix, mark.column - 1, answers))
+                } else if let mark = turn.marks.bot ?? turn.marks.input {
+                    guard mark.line >= 1, mark.line <= lines.count else { return regeneratedWithEffects(recorded) }
+                    let prefix = String(lines[mark.line - 1].prefix(mark.column - 1))
+                    guard !prefix.contains("{"), !prefix.contains("[") else { return regeneratedWithEffects(recorded) }
+                    let end = Self.valueEnd(in: lines, keyLine: mark.line - 1, indent: mark.column - 1)
+                    edits.append((mark.line, nil, end, String(repeating: " ", count: mark.column - 1), mark.column - 1, answers))
+                } else {
+                    return regeneratedWithEffects(recorded)
+                }
+            }
+        }
+        for edit in edits.sorted(by: { $0.line > $1.line }) {
+            let block = Self.effectLines(edit.fixtures, prefix: edit.prefix, indent: edit.indent)
+            if let range = edit.replace {
+                lines.replaceSubrange(range, with: block)
+            } else {
+                lines.insert(contentsOf: block, at: edit.insertAt)
+            }
+        }
+        let text = lines.joined(separator: "\n")
+        guard let reparsed = try? ConversationTestFile.parse(text, path: file.path),
+            zip(reparsed.tests, recorded).allSatisfy({ test, fixtures in zip(test.turns, fixtures).allSatisfy { $0.effects ?? [] == $1 } })
+        else { return regeneratedWithEffects(recorded) }
+        return text
+    }
+
+    static func effectLines(_ fixtures: [EffectFixture], prefix: String, indent: Int) -> [String] {
+        guard !fixtures.isEmpty else { return [prefix + "effects: []"] }
+        let itemIndent = String(repeating: " ", count: indent + 2)
+        return [prefix + "effects:"] + fixtures.map { itemIndent + "- \($0.kind.rawValue): " + flow($0.value) }
+    }
+
+    /// The whole file written again from its parsed form, with the recorded effects (comments are lost).
+    private func regeneratedWithEffects(_ recorded: [[[EffectFixture]]]) -> String {
+        var copy = file
+        for (testIndex, fixtures) in recorded.enumerated() where testIndex < copy.tests.count {
+            for (turnIndex, answers) in fixtures.enumerated() where turnIndex < copy.tests[testIndex].turns.count {
+                copy.tests[testIndex].turns[turnIndex].effects = answers
+            }
+        }
+        return TestFileUpdater(file: copy, results: []).regenerated()
+    }
+
     // MARK: In place
 
     private func editInPlace(_ edits: [Edit]) -> String? {
@@ -97,7 +153,7 @@ struct TestFileUpdater {
 
     // MARK: Whole file
 
-    private func regenerated() -> String {
+    fileprivate func regenerated() -> String {
         var lines = ["flow: \(Self.yamlString(file.flow))", "tests:"]
         for (testIndex, test) in file.tests.enumerated() {
             lines.append("  - name: \(Self.yamlString(test.name))")
@@ -110,9 +166,11 @@ struct TestFileUpdater {
                 if let user = turn.user { keys.append("user: \(Self.yamlString(user))") }
                 if let data = turn.data { keys.append("data: \(Self.flow(.object(data)))") }
                 if let status = turn.handoverEnd { keys.append("handover: \(status.rawValue)") }
+                if let speaker = turn.speaker { keys.append("speaker: \(speaker)") }
                 let bot = index < actual.count ? actual[index].map(ExpectedOutput.init) : turn.bot
                 var botLines: [String] = []
                 if let bot { botLines = Self.botLines(bot, prefix: "        ", indent: 8) }
+                if let effects = turn.effects { botLines += Self.effectLines(effects, prefix: "        ", indent: 8) }
                 if let expect = Self.flow(turn.expect) { botLines.append("        expect: \(expect)") }
                 for (position, key) in keys.enumerated() {
                     lines.append((position == 0 ? "      - " : "        ") + key)
@@ -131,6 +189,7 @@ struct TestFileUpdater {
         if let copilot = expect.copilot { parts.append("copilot: \(flow(copilot))") }
         if let ended = expect.ended { parts.append("ended: \(ended)") }
         if let error = expect.error { parts.append("error: \(error)") }
+        if let intent = expect.intent { parts.append("intent: \(flow(intent))") }
         return parts.isEmpty ? nil : "{ " + parts.joined(separator: ", ") + " }"
     }
 

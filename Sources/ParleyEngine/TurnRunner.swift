@@ -24,9 +24,29 @@ struct TurnRunner {
     var hops = 0
     private var scripts: ScriptRuntime?
 
-    init(flows: FlowSet, configuration: EngineConfiguration, input: Input, session: Session, profile: [String: JSONValue]) {
+    /// The built-in classifiers of the flows that declare intents.
+    let classifiers: [String: IntentClassifier]
+    var classification: Classification?
+    /// How many effects the turn has asked for so far.
+    var effectCount = 0
+    /// The effect the turn waits for, and how to go on with its result.
+    var waiting: Waiting?
+    /// The `llm` node whose request or tool branches are under way.
+    var toolFrame: ToolFrame?
+    /// Set by ``fail(_:at:kind:)``: the turn ends with an error event.
+    var turnFailed = false
+
+    init(
+        flows: FlowSet,
+        configuration: EngineConfiguration,
+        classifiers: [String: IntentClassifier] = [:],
+        input: Input,
+        session: Session,
+        profile: [String: JSONValue]
+    ) {
         self.flows = flows
         self.configuration = configuration
+        self.classifiers = classifiers
         self.initialSession = session
         self.session = session
         self.profile = profile
@@ -53,13 +73,51 @@ struct TurnRunner {
 
     // MARK: The turn
 
-    mutating func run() -> Turn {
-        var cursor = enter()
-        while let address = cursor {
+    /// What the turn does next: it finished, or it waits for an effect (DESIGN §3.1).
+    enum Step {
+        case finished(Turn)
+        case waiting(Effect)
+    }
+
+    /// Starts the turn: classifies the input (which may itself wait for an external NLU), then runs nodes.
+    mutating func start() -> Step {
+        if let effect = classify() { return .waiting(effect) }
+        return run(from: enter())
+    }
+
+    /// Goes on with the result of the effect the turn waits for.
+    mutating func resume(with result: EffectResult) -> Step {
+        guard let waiting else { return run(from: nil) }
+        self.waiting = nil
+        switch waiting {
+        case .nlu:
+            applyExternalClassification(result)
+            return run(from: enter())
+        case .http(let address, let node, let call, _):
+            return run(from: completeHTTP(call, at: address, node: node, result: result))
+        case .llm:
+            return run(from: completeLLM(result))
+        }
+    }
+
+    /// Runs nodes from `cursor` until the turn ends or waits for an effect.
+    private mutating func run(from cursor: NodeAddress?) -> Step {
+        var cursor = cursor
+        while true {
+            if let waiting { return .waiting(waiting.effect) }
+            guard let address = cursor else {
+                // A tool branch that stops anywhere but at a resolveTool leaves the model without its result.
+                if toolFrame != nil, !turnFailed {
+                    cursor = toolBranchEnded()
+                    continue
+                }
+                break
+            }
             cursor = step(address)
         }
         if session.position == nil { session.callStack = [] }
-        return Turn(session: session, profile: profile, outputs: outputs, events: events, trace: trace)
+        keepHistory()
+        return .finished(Turn(session: session, profile: profile, outputs: outputs, events: events, trace: trace, classification: classification))
     }
 
     /// Where the input enters: the answered question, the resumed wait or handover, or the entry flow's start.
@@ -186,6 +244,17 @@ struct TurnRunner {
             session.callStack = []
             record(address, node, outcome: "ended")
             return nil
+
+        case .http(let call):
+            let effect = httpEffect(call, at: address)
+            waiting = .http(address, node, call, effect)
+            return nil
+
+        case .llm(let call):
+            return startLLM(call, at: address, node: node)
+
+        case .resolveTool(let value):
+            return resolveTool(value, at: address, node: node)
         }
     }
 
@@ -277,6 +346,8 @@ struct TurnRunner {
     /// Follows `edge`, or returns from `execute` calls when there is none; `nil` ends the turn.
     mutating func follow(_ edge: Edge?, in flow: String) -> NodeAddress? {
         if let edge { return NodeAddress(flow: flow, node: edge.target) }
+        // Inside a tool branch a missing edge ends the branch, not the executed flow around it.
+        if toolFrame != nil { return nil }
         while let caller = session.callStack.popLast() {
             if let next = flows.flow(caller.flow)?.node(caller.node)?.edges.next {
                 return NodeAddress(flow: caller.flow, node: next.target)
@@ -286,7 +357,7 @@ struct TurnRunner {
     }
 
     /// Follows an edge and records the node with `label`, `returned` (back to a caller) or `done` (end of turn).
-    private mutating func proceed(_ address: NodeAddress, _ node: Node, edge: Edge?, label: String) -> NodeAddress? {
+    mutating func proceed(_ address: NodeAddress, _ node: Node, edge: Edge?, label: String) -> NodeAddress? {
         let target = follow(edge, in: address.flow)
         record(address, node, outcome: edge != nil ? label : (target != nil ? "returned" : "done"), target: target)
         return target
@@ -322,7 +393,10 @@ struct TurnRunner {
     }
 
     /// Ends the turn on an error: an `error` event, a trace entry, and the position the turn started with.
-    private mutating func fail(_ message: String, at address: NodeAddress, kind: String) {
+    mutating func fail(_ message: String, at address: NodeAddress, kind: String) {
+        turnFailed = true
+        toolFrame = nil
+        input["tool"] = nil
         trace.append(TraceEntry(flow: address.flow, node: address.node, kind: kind, outcome: "error", error: message, notes: notes))
         notes = []
         events.append(.error(TurnError(message: message, address: address)))

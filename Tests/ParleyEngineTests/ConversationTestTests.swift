@@ -154,7 +154,7 @@ import Testing
             _ = try ConversationTestFile.parse("flow: x\ntests:\n  - name: a\n    turns:\n      - user: hi\n        bto: []\n", path: "p.test.yaml")
             Issue.record("expected a parse error")
         } catch {
-            #expect("\(error)" == "p.test.yaml:6:9: unknown key 'bto' in a turn (expected user, data, speaker, handover, bot, expect)")
+            #expect("\(error)" == "p.test.yaml:6:9: unknown key 'bto' in a turn (expected user, data, speaker, handover, bot, effects, expect)")
         }
     }
 
