@@ -14,12 +14,10 @@ public struct EndpointRouter: OutputRouter {
     public func deliveries(for outcome: TurnOutcome) -> [Delivery] {
         let endpoint = outcome.endpoint
         let input = outcome.input
-        switch outcome.kind {
-        case .notify:
-            return webhook(AIOutputs.messages(outcome.turn.outputs, input: input, endpoint: endpoint, source: "bot"), endpoint: endpoint)
-        case .agentMessage:
-            return webhook(AIOutputs.messages(outcome.turn.outputs, input: input, endpoint: endpoint, source: "agent"), endpoint: endpoint)
-        case .message where outcome.before.isHandedOver:
+        switch outcome.action {
+        case .deliver(let source):
+            return webhook(AIOutputs.messages(outcome.turn.outputs, input: input, endpoint: endpoint, source: source), endpoint: endpoint)
+        case .forwardToAgent:
             // While a human has the conversation the flow does not run: the user's message goes to the agent side.
             guard endpoint.handover != nil else {
                 // Without a handover URL the system that got the handover request through the webhook gets the
@@ -40,9 +38,9 @@ public struct EndpointRouter: OutputRouter {
                 "text": .string(input.text), "data": .object(input.data), "source": "user", "traceId": .string(input.traceId),
             ]
             return [Delivery(destination: "handover", body: body)]
-        case .interim:
+        case .interim, .unknown:
             return []
-        case .message, .handoverEnd:
+        case .runFlow:
             var deliveries: [Delivery] = []
             if endpoint.kind != .rest, endpoint.webhook != nil {
                 deliveries += webhook(AIOutputs.forTurn(outcome), endpoint: endpoint)
@@ -74,8 +72,14 @@ public struct EndpointRouter: OutputRouter {
         guard outcome.endpoint.kind == .voiceCopilot else { return nil }
         var workspace = Workspace(json: previous)
         let input = outcome.input
-        if outcome.kind == .interim || outcome.kind == .message, !input.text.isEmpty {
-            workspace.hear(input.text, speaker: input.speaker ?? "customer", final: outcome.kind != .interim)
+        let heard: Bool
+        switch outcome.action {
+        case .interim: heard = true
+        case .runFlow, .forwardToAgent: heard = input.handover == nil
+        case .deliver, .unknown: heard = false
+        }
+        if heard, !input.text.isEmpty {
+            workspace.hear(input.text, speaker: input.speaker ?? "customer", final: outcome.action != .interim)
         }
         for event in outcome.turn.events {
             if case .copilot(let update) = event { workspace.apply(update, at: input.currentTime) }

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyEngine
 import ParleyFlows
 
 /// A deployment: the server, the store, the flows and the endpoints (DESIGN §7, `parley.yaml`).
@@ -14,13 +15,23 @@ public struct Configuration: Sendable, Hashable {
         public var maxBodyBytes: Int
         /// Bearer token of the admin API; the admin API is off when it is empty.
         public var adminToken: String
+        /// How long a REST request waits for its turn before `504 turn_timeout` (60 s: above the model timeout).
+        public var restTimeoutSeconds: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: String? = nil, maxBodyBytes: Int = 1_048_576, adminToken: String = "") {
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 8080,
+            baseURL: String? = nil,
+            maxBodyBytes: Int = 1_048_576,
+            adminToken: String = "",
+            restTimeoutSeconds: Int = 60
+        ) {
             self.host = host
             self.port = port
             self.baseURL = baseURL ?? "http://\(host):\(port)"
             self.maxBodyBytes = maxBodyBytes
             self.adminToken = adminToken
+            self.restTimeoutSeconds = restTimeoutSeconds
         }
     }
 
@@ -55,6 +66,8 @@ public struct Configuration: Sendable, Hashable {
     public var engine: EngineSettings
     public var delivery: DeliverySettings
     public var endpoints: [Endpoint]
+    /// The systems flows call (DESIGN §3.1, §7): by name, in file order.
+    public var connections: [Connection]
 
     public init(
         server: Server = Server(),
@@ -62,7 +75,8 @@ public struct Configuration: Sendable, Hashable {
         flows: String = "Flows",
         engine: EngineSettings = EngineSettings(),
         delivery: DeliverySettings = DeliverySettings(),
-        endpoints: [Endpoint] = []
+        endpoints: [Endpoint] = [],
+        connections: [Connection] = []
     ) {
         self.server = server
         self.store = store
@@ -70,6 +84,20 @@ public struct Configuration: Sendable, Hashable {
         self.engine = engine
         self.delivery = delivery
         self.endpoints = endpoints
+        self.connections = connections
+    }
+
+    /// The connection with this name.
+    public func connection(named name: String) -> Connection? { connections.first { $0.name == name } }
+
+    /// The connections' kinds by name, for validating flows against the deployment.
+    public var connectionKinds: [String: ConnectionKind] {
+        Dictionary(connections.map { ($0.name, $0.kind) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// What the engine needs of the connections to shape requests (never URLs, headers or keys).
+    public var connectionProfiles: [String: ConnectionProfile] {
+        Dictionary(connections.map { ($0.name, $0.profile) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The endpoint with this name.
@@ -77,6 +105,57 @@ public struct Configuration: Sendable, Hashable {
 
     /// The endpoint with this URL token.
     public func endpoint(token: String) -> Endpoint? { endpoints.first { $0.urlToken == token } }
+}
+
+/// A system flows call: an HTTP API, an OpenAI-compatible model server or an NLU service (DESIGN §3.1, §7).
+///
+/// URLs, headers and keys live here, in the deployment, never in flows; they reach no transcript, log or error
+/// message.
+public struct Connection: Sendable, Hashable {
+    public var name: String
+    public var kind: ConnectionKind
+    /// The base URL: an `http` node's `path` is appended to it; a model request goes to `{url}/chat/completions`; an
+    /// NLU request to the URL itself.
+    public var url: String
+    /// Sent with every request (an `http` node's headers are merged over them).
+    public var headers: [NamedValue]
+    /// `openai`: sent as `Authorization: Bearer <apiKey>`.
+    public var apiKey: String?
+    /// `openai`: the model of `llm` nodes that name none.
+    public var model: String?
+    /// `openai`: the field `maxTokens` is sent as (`max_tokens`, or `max_completion_tokens`).
+    public var maxTokensField: String
+    /// The timeout of one call; the kind's default (10 s for http and nlu, 30 s for openai) when absent.
+    public var timeoutMs: Int?
+    /// The size of the connection's pool of HTTP connections (64).
+    public var maxConnections: Int
+
+    public init(
+        name: String,
+        kind: ConnectionKind,
+        url: String,
+        headers: [NamedValue] = [],
+        apiKey: String? = nil,
+        model: String? = nil,
+        maxTokensField: String = "max_tokens",
+        timeoutMs: Int? = nil,
+        maxConnections: Int = 64
+    ) {
+        self.name = name
+        self.kind = kind
+        self.url = url
+        self.headers = headers
+        self.apiKey = apiKey
+        self.model = model
+        self.maxTokensField = maxTokensField
+        self.timeoutMs = timeoutMs
+        self.maxConnections = maxConnections
+    }
+
+    /// The kind's default timeout when the connection sets none: 30 s for models, 10 s otherwise.
+    public var effectiveTimeoutMs: Int { timeoutMs ?? (kind == .openai ? 30_000 : 10_000) }
+
+    public var profile: ConnectionProfile { ConnectionProfile(kind: kind, model: model, maxTokensField: maxTokensField) }
 }
 
 /// One endpoint: a channel onto a flow (DESIGN §5, §7).

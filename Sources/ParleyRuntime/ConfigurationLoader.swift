@@ -69,6 +69,11 @@ public enum ConfigurationLimits {
     public static let maxBodyBytes = 1 << 30
     /// 365 days.
     public static let sessionTTLMinutes = 525_600
+    /// 10 minutes per call to a connection.
+    public static let effectTimeoutMs = 600_000
+    public static let maxConnections = 4096
+    /// One hour.
+    public static let restTimeoutSeconds = 3600
 }
 
 /// The configuration file's walker: collects diagnostics instead of stopping at the first.
@@ -142,7 +147,11 @@ private struct Reader {
                     continue
                 }
                 configuration.endpoints = items.compactMap { endpoint($0) }
-            default: unknown(key, at: keyNode, known: ["server", "store", "flows", "engine", "delivery", "endpoints"])
+            case "connections":
+                for (name, nameNode, item) in mapping(value, what: "'connections'") ?? [] {
+                    if let connection = connection(name, item, at: nameNode) { configuration.connections.append(connection) }
+                }
+            default: unknown(key, at: keyNode, known: ["server", "store", "flows", "engine", "delivery", "endpoints", "connections"])
             }
         }
         checkUnique(configuration.endpoints, items: items(of: root))
@@ -167,12 +176,69 @@ private struct Reader {
         }
     }
 
+    /// One entry of `connections:`: `{type: http|openai|nlu, url, headers?, apiKey?, model?, maxTokensField?,
+    /// timeoutMs?, maxConnections?}`.
+    private mutating func connection(_ name: String, _ node: Yams.Node, at nameNode: Yams.Node) -> Connection? {
+        if name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+            fail("connection name '\(name)' must match [A-Za-z0-9_-]+", at: location(nameNode))
+        }
+        guard let pairs = mapping(node, what: "connection '\(name)'") else { return nil }
+        var kind: ConnectionKind?
+        var url: String?
+        var connection = Connection(name: name, kind: .http, url: "")
+        let known = ["type", "url", "headers", "apiKey", "model", "maxTokensField", "timeoutMs", "maxConnections"]
+        for (key, keyNode, value) in pairs {
+            switch key {
+            case "type":
+                guard let text = string(value, field: "type") else { break }
+                kind = ConnectionKind(rawValue: text)
+                if kind == nil { fail("unknown connection type '\(text)' (types: http, openai, nlu)", at: location(value)) }
+            case "url":
+                guard let text = string(value, field: "url") else { break }
+                if let parsed = URL(string: text), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil {
+                    url = text.hasSuffix("/") ? String(text.dropLast()) : text
+                } else {
+                    fail("'url' of connection '\(name)' must be an http(s) URL", at: location(value))
+                }
+            case "headers":
+                for (header, headerNode, item) in mapping(value, what: "'headers'") ?? [] {
+                    guard let text = string(item, field: "headers.\(header)", allowEmpty: true) else { continue }
+                    if header.isEmpty || header.contains(where: { $0.isWhitespace || $0 == ":" }) || text.contains(where: \.isNewline) {
+                        fail("header '\(header)' of connection '\(name)' is not a valid HTTP header", at: location(headerNode))
+                    } else {
+                        connection.headers.append(NamedValue(name: header, value: text))
+                    }
+                }
+            case "apiKey": connection.apiKey = string(value, field: "apiKey", allowEmpty: true).flatMap { $0.isEmpty ? nil : $0 }
+            case "model": connection.model = string(value, field: "model", allowEmpty: true).flatMap { $0.isEmpty ? nil : $0 }
+            case "maxTokensField":
+                guard let text = string(value, field: "maxTokensField") else { break }
+                if ["max_tokens", "max_completion_tokens"].contains(text) {
+                    connection.maxTokensField = text
+                } else {
+                    fail("'maxTokensField' must be max_tokens or max_completion_tokens", at: location(value))
+                }
+            case "timeoutMs": connection.timeoutMs = positive(value, field: key, maximum: ConfigurationLimits.effectTimeoutMs)
+            case "maxConnections": connection.maxConnections = positive(value, field: key, maximum: ConfigurationLimits.maxConnections) ?? 64
+            default: unknown(key, at: keyNode, known: known)
+            }
+        }
+        for field in ["type", "url"] where !pairs.contains(where: { $0.key == field }) {
+            fail("connection '\(name)' is missing required field '\(field)'", at: location(node))
+        }
+        guard let kind, let url else { return nil }
+        connection.kind = kind
+        connection.url = url
+        return connection
+    }
+
     private mutating func server(_ node: Yams.Node) -> Configuration.Server {
         var host = "127.0.0.1"
         var port = 8080
         var baseURL: String?
         var maxBodyBytes = 1_048_576
         var adminToken = ""
+        var restTimeoutSeconds = 60
         for (key, keyNode, value) in mapping(node, what: "'server'") ?? [] {
             switch key {
             case "host": host = string(value, field: key) ?? host
@@ -194,10 +260,19 @@ private struct Reader {
                 }
             case "maxBodyBytes": maxBodyBytes = positive(value, field: key, maximum: ConfigurationLimits.maxBodyBytes) ?? maxBodyBytes
             case "adminToken": adminToken = string(value, field: key, allowEmpty: true) ?? ""
-            default: unknown(key, at: keyNode, known: ["host", "port", "baseURL", "maxBodyBytes", "adminToken"])
+            case "restTimeoutSeconds":
+                restTimeoutSeconds = positive(value, field: key, maximum: ConfigurationLimits.restTimeoutSeconds) ?? restTimeoutSeconds
+            default: unknown(key, at: keyNode, known: ["host", "port", "baseURL", "maxBodyBytes", "adminToken", "restTimeoutSeconds"])
             }
         }
-        return Configuration.Server(host: host, port: port, baseURL: baseURL, maxBodyBytes: maxBodyBytes, adminToken: adminToken)
+        return Configuration.Server(
+            host: host,
+            port: port,
+            baseURL: baseURL,
+            maxBodyBytes: maxBodyBytes,
+            adminToken: adminToken,
+            restTimeoutSeconds: restTimeoutSeconds
+        )
     }
 
     private mutating func endpoint(_ node: Yams.Node) -> Endpoint? {

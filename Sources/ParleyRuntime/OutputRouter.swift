@@ -19,7 +19,8 @@ extension OutputRouter {
 
 /// Everything a router may look at.
 public struct TurnOutcome: Sendable {
-    public var kind: InboxEntry.Kind
+    /// What the turn did with its input, decided once by the runtime.
+    public var action: TurnAction
     public var endpoint: Endpoint
     /// The input as the engine saw it.
     public var input: Input
@@ -29,8 +30,8 @@ public struct TurnOutcome: Sendable {
     /// The session's earlier turns, loaded only when the turn hands over (the handover request carries them).
     public var history: [TranscriptEntry]
 
-    public init(kind: InboxEntry.Kind, endpoint: Endpoint, input: Input, before: Session, turn: Turn, history: [TranscriptEntry] = []) {
-        self.kind = kind
+    public init(action: TurnAction, endpoint: Endpoint, input: Input, before: Session, turn: Turn, history: [TranscriptEntry] = []) {
+        self.action = action
         self.endpoint = endpoint
         self.input = input
         self.before = before

@@ -21,11 +21,19 @@ public struct Replay: Sendable {
     /// The first difference found.
     public struct Divergence: Sendable, Hashable {
         public var turn: Int
-        /// `outputs`, `events` or `session`.
+        /// `outputs`, `events`, `session`, `effect N` (a request that differs) or `effects` (how many calls).
         public var aspect: String
         public var input: String
         public var recorded: [String]
         public var replayed: [String]
+    }
+
+    /// Where the replayed turns' effects get their answers.
+    public enum Effects: Sendable {
+        /// From the recording, in order, with no network; a request that differs from the recorded one diverges.
+        case recorded
+        /// Performed again through the deployment's connections (`parley replay --live --config F`).
+        case live(any EffectPerformer)
     }
 
     public let engine: Engine
@@ -35,14 +43,63 @@ public struct Replay: Sendable {
     }
 
     /// Replays every turn until the first difference.
-    public func run(_ transcript: Transcript) throws -> Result {
+    public func run(_ transcript: Transcript, effects: Effects = .recorded) async throws -> Result {
         var session = try engine.startSession(flow: transcript.flow)
         for (index, recorded) in transcript.turns.enumerated() {
             if recorded.redacted { return .redacted(turn: recorded.turn, replayed: index) }
             // The session expired and started again under the same id: so does the replay.
             if index > 0, recorded.input.execution == 1 { session = try engine.startSession(flow: recorded.flow) }
-            let turn = try engine.run(recorded.input, session: session, profile: recorded.profileBefore)
             let summary = Self.describe(recorded.input)
+            var progress = try engine.start(recorded.input, session: session, profile: recorded.profileBefore)
+            var used = 0
+            while case .waiting(let effect, let pending) = progress {
+                let result: EffectResult
+                switch effects {
+                case .live(let performer):
+                    result = await performer.perform(effect, traceId: recorded.input.traceId).result
+                case .recorded:
+                    guard used < recorded.effects.count else {
+                        return .diverged(
+                            Divergence(
+                                turn: recorded.turn,
+                                aspect: "effects",
+                                input: summary,
+                                recorded: ["\(recorded.effects.count) calls"],
+                                replayed: ["a call the recording does not have:"] + Self.requestLines(effect)
+                            )
+                        )
+                    }
+                    let record = recorded.effects[used]
+                    if let difference = record.difference(from: effect) {
+                        return .diverged(
+                            Divergence(
+                                turn: recorded.turn,
+                                aspect: "effect \(used + 1) request",
+                                input: summary,
+                                recorded: difference.recorded,
+                                replayed: difference.replayed
+                            )
+                        )
+                    }
+                    result = record.result
+                }
+                used += 1
+                progress = pending.resume(with: result)
+            }
+            guard case .finished(let turn) = progress else { break }
+            if case .recorded = effects, used < recorded.effects.count {
+                return .diverged(
+                    Divergence(
+                        turn: recorded.turn,
+                        aspect: "effects",
+                        input: summary,
+                        recorded: recorded.effects.map {
+                            "\($0.kind.rawValue) \($0.connection) \($0.request["method"]?.stringValue ?? "") \($0.request["path"]?.stringValue ?? "")"
+                        },
+                        replayed: ["only \(used) of them"]
+                    )
+                )
+            }
             let recordedOutputs = recorded.outputs.map { $0.json.canonicalJSON }
             let replayedOutputs = turn.outputs.map { $0.json.canonicalJSON }
             if recordedOutputs != replayedOutputs {
@@ -75,6 +132,13 @@ public struct Replay: Sendable {
         return .identical(turns: transcript.turns.count)
     }
 
+    static func requestLines(_ effect: Effect) -> [String] {
+        JSONValue.object([
+            "kind": .string(effect.kind.rawValue), "connection": .string(effect.connection), "method": .string(effect.method),
+            "path": .string(effect.path), "body": effect.body ?? .null,
+        ]).prettyLines
+    }
+
     private static func describe(_ input: Input) -> String {
         if let handover = input.handover { return "handover \(handover.status.rawValue)" }
         var parts = ["user \(JSONValue.string(input.text).canonicalJSON)"]
@@ -93,19 +157,57 @@ extension Replay.Result {
             return "turn \(turn) was recorded with sensitive logging disabled; its input is masked and cannot be replayed "
                 + "(\(replayed) turns replayed identically before it)"
         case .diverged(let divergence):
-            var lines = ["turn \(divergence.turn) (\(divergence.input)): \(divergence.aspect) differ"]
-            let count = max(divergence.recorded.count, divergence.replayed.count)
-            for index in 0..<count {
-                let old = index < divergence.recorded.count ? divergence.recorded[index] : nil
-                let new = index < divergence.replayed.count ? divergence.replayed[index] : nil
-                if old == new, let old {
-                    lines.append("  \(old)")
-                    continue
-                }
-                if let old { lines.append("- \(old)") }
-                if let new { lines.append("+ \(new)") }
-            }
+            let verb = divergence.aspect.hasSuffix("request") ? "differs" : "differ"
+            var lines = ["turn \(divergence.turn) (\(divergence.input)): \(divergence.aspect) \(verb)"]
+            lines += LineDiff.lines(from: divergence.recorded, to: divergence.replayed)
             return lines.joined(separator: "\n")
         }
+    }
+}
+
+/// A line diff by longest common subsequence: `  ` kept, `- ` recorded only, `+ ` replayed only.
+enum LineDiff {
+    static func lines(from old: [String], to new: [String]) -> [String] {
+        let n = old.count
+        let m = new.count
+        var table = Array(repeating: Array(repeating: 0, count: m + 1), count: n + 1)
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            for j in stride(from: m - 1, through: 0, by: -1) {
+                table[i][j] = old[i] == new[j] ? table[i + 1][j + 1] + 1 : max(table[i + 1][j], table[i][j + 1])
+            }
+        }
+        var result: [String] = []
+        var (i, j) = (0, 0)
+        while i < n || j < m {
+            if i < n, j < m, old[i] == new[j] {
+                result.append("  " + old[i])
+                i += 1
+                j += 1
+            } else if i < n, j == m || table[i + 1][j] >= table[i][j + 1] {
+                result.append("- " + old[i])
+                i += 1
+            } else {
+                result.append("+ " + new[j])
+                j += 1
+            }
+        }
+        return result
+    }
+}
+
+extension Transcript {
+    /// What the recorded model calls say of their connections (the model asked for), so that an offline replay shapes
+    /// the same requests without the deployment's configuration.
+    public var connectionProfiles: [String: ConnectionProfile] {
+        var profiles: [String: ConnectionProfile] = [:]
+        for turn in turns {
+            for effect in turn.effects where profiles[effect.connection] == nil {
+                let body = effect.request["body"]
+                var profile = ConnectionProfile(kind: effect.kind.connectionKind, model: body?["model"]?.stringValue)
+                if body?["max_completion_tokens"] != nil { profile.maxTokensField = "max_completion_tokens" }
+                profiles[effect.connection] = profile
+            }
+        }
+        return profiles
     }
 }

@@ -30,16 +30,22 @@ public actor Runtime {
         public var observeTurn: @Sendable (Duration) -> Void
         /// Called after a commit that changed a voice copilot workspace, with the new workspace (live updates).
         public var onWorkspace: @Sendable (SessionKey, JSONValue) -> Void
+        /// Performs the effects turns need: the deployment's connections (``EffectExecutor``), or none.
+        public var effects: any EffectPerformer
 
+        /// - Parameter maxConcurrentSessions: how many sessions run turns at once. A turn that waits for an effect
+        ///   holds its place without using a core, so the default is large: a hundred sessions each waiting a second
+        ///   on a model take about a second, not a hundred (DESIGN §3.1).
         public init(
             engine: EngineConfiguration = EngineConfiguration(),
             now: @escaping @Sendable () -> Date = { Date() },
             traceId: @escaping @Sendable (String) -> String = { "\($0)-\(UUID().uuidString.lowercased())" },
             failpoint: @escaping @Sendable (String) -> Void = { _ in },
-            maxConcurrentSessions: Int = 8,
+            maxConcurrentSessions: Int = 256,
             onCommit: @escaping @Sendable () -> Void = {},
             observeTurn: @escaping @Sendable (Duration) -> Void = { _ in },
-            onWorkspace: @escaping @Sendable (SessionKey, JSONValue) -> Void = { _, _ in }
+            onWorkspace: @escaping @Sendable (SessionKey, JSONValue) -> Void = { _, _ in },
+            effects: any EffectPerformer = NoConnections()
         ) {
             self.engine = engine
             self.now = now
@@ -49,6 +55,7 @@ public actor Runtime {
             self.onCommit = onCommit
             self.observeTurn = observeTurn
             self.onWorkspace = onWorkspace
+            self.effects = effects
         }
     }
 
@@ -227,121 +234,82 @@ public actor Runtime {
         return (entries[0].key, false)
     }
 
+    /// The shell of a turn: loads what the plan needs, performs the effects the engine asks for, commits, wakes
+    /// delivery. What to commit is ``TurnPlan``'s pure decision.
     nonisolated private func runTurn(_ entry: InboxEntry) async throws {
         guard let id = entry.id, let endpoint = await endpoint(named: entry.key.endpoint) else { return }
         let started = ContinuousClock.now
-        let request = InboxPayload(json: (try? JSONValue.parse(entry.payload)) ?? .emptyObject)
+        let payload = InboxPayload(json: (try? JSONValue.parse(entry.payload)) ?? .emptyObject)
         let stored = try await store.session(entry.key)
         let profileText = try await store.profile(userId: entry.key.userId)
         let profile = profileText.flatMap { try? JSONValue.parse($0) }?.objectValue ?? [:]
-        let currentTime = Runtime.timestamp(entry.acceptedAt)
         settings.failpoint("turn")
 
         let previous = try await restore(stored, endpoint: endpoint, acceptedAt: entry.acceptedAt)
-        let input = Input(
-            text: request.text,
-            data: request.data,
-            userId: entry.key.userId,
-            sessionId: entry.key.sessionId,
-            channel: request.channel,
-            endpoint: endpoint.name,
-            urlToken: endpoint.urlToken,
-            traceId: entry.traceId,
-            execution: previous.session.executionCount + 1,
-            currentTime: currentTime,
-            speaker: request.speaker,
-            handover: request.handover.map(HandoverEnd.init(status:))
-        )
-
-        let kind = InboxEntry.Kind(rawValue: entry.kind) ?? .message
+        let input = TurnPlan.input(entry: entry, payload: payload, endpoint: endpoint, session: previous.session)
+        let action = TurnAction(kind: entry.kind, handedOver: previous.session.isHandedOver)
+        var effects: [EffectRecord] = []
         let turn: Turn
-        switch kind {
-        case .interim:
-            // Only the workspace's transcript changes; the flow runs on final utterances.
-            turn = Turn(session: previous.session, profile: profile, outputs: [], events: [], trace: [])
-        case .notify, .agentMessage:
-            // Sent to the user as they are; the flow does not run and the session does not change.
-            let output = Output(text: request.text, data: .object(request.data))
-            turn = Turn(session: previous.session, profile: profile, outputs: [output], events: [], trace: [])
-        case .message, .handoverEnd:
-            do {
-                turn = try previous.engine.run(input, session: previous.session, profile: profile)
-            } catch {
-                // The session does not fit the flows it was restored with: record the failure, keep the session.
-                let failure = TurnError(message: "\(error)", address: nil)
-                turn = Turn(session: previous.session, profile: profile, outputs: [], events: [.error(failure)], trace: [])
-            }
+        if action.runsEngine {
+            turn = await run(input, session: previous.session, profile: profile, engine: previous.engine, effects: &effects)
+        } else {
+            turn = TurnPlan.turn(for: action, input: input, session: previous.session, profile: profile)
         }
-        var outcome = TurnOutcome(kind: kind, endpoint: endpoint, input: input, before: previous.session, turn: turn)
-
+        var outcome = TurnOutcome(action: action, endpoint: endpoint, input: input, before: previous.session, turn: turn)
         if outcome.handsOver {
             outcome.history = try await store.transcript(entry.key).compactMap { try? TranscriptEntry(json: JSONValue.parse($0.entry)) }
         }
-        let sensitive = endpoint.dataProtection.disableSensitiveLogging
-        let now = settings.now()
-        let messages = router.deliveries(for: outcome).enumerated().map { index, delivery in
-            OutgoingMessage(
-                idempotencyKey: "\(entry.traceId)-\(index + 1)",
-                key: entry.key,
-                destination: delivery.destination,
-                payload: delivery.body.canonicalJSON,
-                createdAt: now,
-                sensitive: sensitive || delivery.sensitive
-            )
-        }
-        var transcript: TranscriptRecord?
         var workspace: JSONValue?
         if endpoint.kind == .voiceCopilot {
             let before = try await store.workspace(entry.key).flatMap { try? JSONValue.parse($0) }
             workspace = router.workspace(after: outcome, previous: before)
         }
-        let recorded: Set<InboxEntry.Kind> = [.message, .handoverEnd]
-        if endpoint.dataProtection.collectConversations, recorded.contains(outcome.kind) {
-            var record = TranscriptEntry(
-                turn: outcome.turn.session.executionCount,
-                traceId: entry.traceId,
-                flowHash: outcome.turn.session.flowHash,
-                flow: previous.session.flow,
-                input: input,
-                profileBefore: profile,
-                outputs: outcome.turn.outputs,
-                events: outcome.turn.events,
-                trace: outcome.turn.trace,
-                sessionDigest: TranscriptEntry.digest(of: outcome.turn.session)
-            )
-            if sensitive { record = record.redactedCopy }
-            transcript = TranscriptRecord(
-                key: entry.key,
-                turn: record.turn,
-                traceId: entry.traceId,
-                entry: record.json.canonicalJSON,
-                redacted: sensitive,
-                createdAt: now
-            )
-        }
-        let session = StoredSession(
-            key: entry.key,
-            state: outcome.turn.session.json.canonicalJSON,
-            flowHash: outcome.turn.session.flowHash,
-            updatedAt: entry.acceptedAt
+        let commit = TurnPlan.commit(
+            inboxId: id,
+            entry: entry,
+            outcome: outcome,
+            profileBefore: profile,
+            effects: effects,
+            deliveries: router.deliveries(for: outcome),
+            workspace: workspace,
+            now: settings.now()
         )
-        let profileChanged = outcome.turn.profile != profile
-        try await store.commit(
-            TurnCommit(
-                inboxId: id,
-                session: session,
-                profile: profileChanged ? JSONValue.object(outcome.turn.profile).canonicalJSON : nil,
-                transcript: transcript,
-                messages: messages,
-                eraseInput: sensitive,
-                workspace: workspace?.canonicalJSON
-            )
-        )
+        try await store.commit(commit)
         settings.failpoint("committed")
         settings.observeTurn(ContinuousClock.now - started)
-        if !messages.isEmpty { settings.onCommit() }
+        if !commit.messages.isEmpty { settings.onCommit() }
         if let workspace { settings.onWorkspace(entry.key, workspace) }
         await resolve(entry.traceId, with: .success(outcome))
+    }
+
+    /// Runs the engine, performing each effect it waits for; the session waits alone, other sessions' turns go on.
+    /// The turn commits once, after its last effect: a crash during an effect repeats the effect on restart, with
+    /// the same `Idempotency-Key`.
+    nonisolated private func run(
+        _ input: Input,
+        session: Session,
+        profile: [String: JSONValue],
+        engine: Engine,
+        effects: inout [EffectRecord]
+    ) async -> Turn {
+        var progress: TurnProgress
+        do {
+            progress = try engine.start(input, session: session, profile: profile)
+        } catch {
+            // The session does not fit the flows it was restored with: record the failure, keep the session.
+            let failure = TurnError(message: "\(error)", address: nil)
+            return Turn(session: session, profile: profile, outputs: [], events: [.error(failure)], trace: [])
+        }
+        while true {
+            switch progress {
+            case .finished(let turn):
+                return turn
+            case .waiting(let effect, let pending):
+                let performed = await settings.effects.perform(effect, traceId: input.traceId)
+                effects.append(performed.record)
+                progress = pending.resume(with: performed.result)
+            }
+        }
     }
 
     private func endpoint(named name: String) -> Endpoint? { endpoints[name] }

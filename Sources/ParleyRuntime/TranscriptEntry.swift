@@ -23,6 +23,8 @@ public struct TranscriptEntry: Sendable, Hashable {
     public var sessionDigest: String
     /// True when text and data are masked: such a turn cannot be replayed.
     public var redacted: Bool
+    /// The calls the turn made, in order, with their answers (masked): replay answers from them.
+    public var effects: [EffectRecord]
 
     public init(
         turn: Int,
@@ -35,7 +37,8 @@ public struct TranscriptEntry: Sendable, Hashable {
         events: [Event],
         trace: [TraceEntry],
         sessionDigest: String,
-        redacted: Bool = false
+        redacted: Bool = false,
+        effects: [EffectRecord] = []
     ) {
         self.turn = turn
         self.traceId = traceId
@@ -48,6 +51,7 @@ public struct TranscriptEntry: Sendable, Hashable {
         self.trace = trace
         self.sessionDigest = sessionDigest
         self.redacted = redacted
+        self.effects = effects
     }
 
     /// The digest a transcript records for a session: ``Session/digest`` with the flow hash left out, since the
@@ -76,6 +80,7 @@ public struct TranscriptEntry: Sendable, Hashable {
             entry.notes = []
             return entry
         }
+        copy.effects = effects.map(\.redacted)
         return copy
     }
 
@@ -95,12 +100,15 @@ public struct TranscriptEntry: Sendable, Hashable {
 
     /// The JSON row; keys sorted, so the same entry is always the same text.
     public var json: JSONValue {
-        [
+        var object: [String: JSONValue] = [
             "turn": .number(Double(turn)), "traceId": .string(traceId), "flowHash": .string(flowHash), "flow": .string(flow),
             "input": input.transcriptJSON,
             "profileBefore": .object(profileBefore), "outputs": .array(outputs.map(\.json)), "events": .array(events.map(\.json)),
             "trace": .array(trace.map(\.json)), "sessionDigest": .string(sessionDigest), "redacted": .bool(redacted),
         ]
+        // Turns without calls keep the form they had before effects existed.
+        if !effects.isEmpty { object["effects"] = .array(effects.map(\.json)) }
+        return .object(object)
     }
 
     /// Reads the form ``json`` writes.
@@ -123,6 +131,15 @@ public struct TranscriptEntry: Sendable, Hashable {
         self.trace = (json["trace"]?.arrayValue ?? []).map { TraceEntry(transcriptJSON: $0) }
         self.sessionDigest = digest
         self.redacted = json["redacted"]?.boolValue ?? false
+        var effects: [EffectRecord] = []
+        for (index, item) in (json["effects"]?.arrayValue ?? []).enumerated() {
+            do {
+                effects.append(try EffectRecord(json: item))
+            } catch {
+                throw TranscriptError("turn \(turn), effect \(index + 1): \(error)")
+            }
+        }
+        self.effects = effects
     }
 }
 

@@ -24,6 +24,21 @@ public struct TurnService: Service {
     }
 }
 
+/// Keeps the effect executor's HTTP clients until graceful shutdown, then shuts them down. Put it before the
+/// turn service in the group: services stop in reverse order, so turns waiting on effects finish first.
+public struct EffectService: Service {
+    let executor: EffectExecutor
+
+    public init(executor: EffectExecutor) {
+        self.executor = executor
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await executor.shutdown()
+    }
+}
+
 /// Put last in the service group (so it is the first to hear of a shutdown): from then on requests are answered
 /// `503 shutting_down` while the HTTP server drains, turns finish and deliveries stop.
 public struct ShutdownNotice: Service {
@@ -81,7 +96,7 @@ public struct FlowReloadService: Service {
     }
 
     private func reload(reason: String) async {
-        let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker()).load(paths: [folder])
+        let result = FlowLoader(scriptChecker: JavaScriptSyntaxChecker(), connections: server.configuration.connectionKinds).load(paths: [folder])
         guard let flows = result.flowSet else {
             server.metrics.reload(.rejected)
             logger.error("flows rejected; the previous flows keep serving", metadata: ["reason": "\(reason)", "errors": "\(result.errorCount)"])

@@ -38,21 +38,36 @@ struct ChatCommand: AsyncParsableCommand {
     @Flag(help: "Run turns through the runtime and record them in the configured store (endpoint 'cli').")
     var store = false
 
-    @Option(help: "The configuration file that names the store (with --store).")
-    var config = "parley.yaml"
+    @Option(help: "A deployment: its connections perform the flow's effects (and with --store its store is used; default parley.yaml).")
+    var config: String?
 
     @Option(help: "The session id (with --store; default: a new one).")
     var session: String?
 
     func run() async throws {
-        let (result, id) = try FlowSource.resolve(flow, folder: flows)
+        // Effects go through a deployment's connections only when one is given explicitly (DESIGN §3.1).
+        let deployment = try config.map(StoreSource.configuration)
+        let (result, id) = try FlowSource.resolve(flow, folder: flows, connections: deployment?.connectionKinds)
         for diagnostic in result.diagnostics where diagnostic.severity == .error { FileHandleOutput.standardError(diagnostic.description) }
         guard let flowSet = result.flowSet else { throw ExitCode(1) }
-        if store {
-            try await chatThroughStore(flowSet: flowSet, flow: id, files: result.files)
-            return
+        let executor = deployment.map { EffectExecutor(connections: $0.connections) }
+        do {
+            if store {
+                try await chatThroughStore(flowSet: flowSet, flow: id, files: result.files, deployment: deployment, executor: executor)
+            } else {
+                try await chat(flowSet: flowSet, flow: id, deployment: deployment, executor: executor)
+            }
+        } catch {
+            await executor?.shutdown()
+            throw error
         }
-        var conversation = try Conversation(engine: Engine(flows: flowSet), flow: id, userId: user, sessionId: "cli-\(id)", channel: "cli")
+        await executor?.shutdown()
+    }
+
+    private func chat(flowSet: FlowSet, flow id: String, deployment: Configuration?, executor: EffectExecutor?) async throws {
+        let engine = Engine(flows: flowSet, configuration: EngineConfiguration(connections: deployment?.connectionProfiles ?? [:]))
+        var conversation = try Conversation(engine: engine, flow: id, userId: user, sessionId: "cli-\(id)", channel: "cli")
+        let performer: any EffectPerformer = executor ?? NoConnections()
         let interactive = isatty(STDIN_FILENO) != 0
         if interactive { emit("Talking to '\(id)'. Type a message; /quit to stop.") }
         var lines = StandardInput().makeAsyncIterator()
@@ -60,23 +75,33 @@ struct ChatCommand: AsyncParsableCommand {
             if interactive { FileHandle.standardOutput.write(Data("> ".utf8)) }
             guard let line = await lines.next() else { break }
             let time = now ?? Self.timestamp()
-            let turn: Turn
+            let input: Input
             switch ChatLine(line) {
             case .quit: return
             case .invalid(let message):
                 emit("! \(message)")
                 continue
-            case .message(let text, let data): turn = try conversation.send(text: text, data: data, currentTime: time)
-            case .endHandover(let status): turn = try conversation.endHandover(status, currentTime: time)
+            case .message(let text, let data): input = conversation.input(text: text, data: data, currentTime: time)
+            case .endHandover(let status): input = conversation.input(text: "", data: [:], handover: status, currentTime: time)
             }
-            for line in ChatTranscript.lines(for: turn, trace: trace) { emit(line) }
+            var progress = try conversation.start(input)
+            var effects: [EffectRecord] = []
+            while case .waiting(let effect, let pending) = progress {
+                let performed = await performer.perform(effect, traceId: conversation.prepared(input).traceId)
+                effects.append(performed.record)
+                progress = pending.resume(with: performed.result)
+            }
+            guard case .finished(let turn) = progress else { continue }
+            conversation.record(turn)
+            for line in ChatTranscript.lines(for: turn, trace: trace, effects: effects) { emit(line) }
         }
     }
 
     /// The same conversation, but each line is accepted, run and committed by the runtime on the configured store,
     /// so the session can be listed, exported and replayed afterwards.
-    private func chatThroughStore(flowSet: FlowSet, flow: String, files: [String]) async throws {
-        let store = try StoreSource.open(StoreSource.configuration(config))
+    private func chatThroughStore(flowSet: FlowSet, flow: String, files: [String], deployment: Configuration?, executor: EffectExecutor?) async throws
+    {
+        let store = try StoreSource.open(deployment ?? StoreSource.configuration("parley.yaml"))
         let endpoint = Endpoint(name: "cli", kind: .rest, urlToken: String(repeating: "0", count: 64), flow: flow)
         let fixed = now.flatMap { ISO8601DateFormatter().date(from: $0) }
         let runtime = Runtime(
@@ -84,7 +109,11 @@ struct ChatCommand: AsyncParsableCommand {
             flows: flowSet,
             endpoints: [endpoint],
             router: NoDeliveries(),
-            settings: Runtime.Settings(now: { fixed ?? Date() })
+            settings: Runtime.Settings(
+                engine: EngineConfiguration(connections: deployment?.connectionProfiles ?? [:]),
+                now: { fixed ?? Date() },
+                effects: executor ?? NoConnections()
+            )
         )
         try await runtime.saveFlowVersion(files: FlowFiles.texts(files))
         let sessionId = session ?? "cli-\(UUID().uuidString.prefix(8).lowercased())"
@@ -165,12 +194,24 @@ enum ChatLine: Equatable {
 
 /// How a turn reads in the terminal: outputs as `bot:` lines, events in brackets, the trace indented.
 enum ChatTranscript {
-    static func lines(for turn: Turn, trace: Bool) -> [String] {
+    static func lines(for turn: Turn, trace: Bool, effects: [EffectRecord] = []) -> [String] {
         var lines: [String] = []
         if trace {
+            if let classification = turn.classification {
+                let scores = classification.intents.map { "\($0.intent) \(JSONValue.format($0.score))" }.joined(separator: ", ")
+                lines.append("  · intent \(classification.intent ?? "-") (\(scores)) slots \(classification.slots.canonicalJSON)")
+            }
             for entry in turn.trace {
                 lines.append("  · \(entry.summary)")
                 for note in entry.notes { lines.append("      \(note.level): \(note.message)") }
+            }
+            for effect in effects {
+                let answer =
+                    effect.response["error"]?.stringValue.map { "failed: \($0)" } ?? "HTTP \(effect.response["status"]?.canonicalJSON ?? "?")"
+                let target = effect.request["url"]?.stringValue ?? ""
+                lines.append(
+                    "  · effect \(effect.kind.rawValue) \(effect.connection) \(effect.request["method"]?.stringValue ?? "") \(target) → \(answer) in \(effect.ms) ms"
+                )
             }
         }
         for output in turn.outputs {

@@ -32,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try StoreSource.configuration(config)
-        let loaded = try FlowSource.load([configuration.flows])
+        let loaded = try FlowSource.load([configuration.flows], connections: configuration.connectionKinds)
         for diagnostic in loaded.diagnostics { FileHandleOutput.standardError(diagnostic.description) }
         guard let flows = loaded.flowSet else { throw ExitCode(1) }
         if let problem = configuration.problems(serving: flows).first { throw UsageError("\(config): \(problem)") }
@@ -56,15 +56,18 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let engine = EngineConfiguration(
             codeTimeout: .milliseconds(configuration.engine.codeTimeoutMs),
-            maxStepsPerTurn: configuration.engine.maxStepsPerTurn
+            maxStepsPerTurn: configuration.engine.maxStepsPerTurn,
+            connections: configuration.connectionProfiles
         )
+        let effects = EffectExecutor(connections: configuration.connections, logger: Logger(label: "parley.effects"))
         let server = ParleyServer(
             configuration: configuration,
             flows: flows,
             store: store,
             registry: registry,
-            settings: Runtime.Settings(engine: engine, onCommit: { delivery.wake() }),
-            logger: logger
+            settings: Runtime.Settings(engine: engine, onCommit: { delivery.wake() }, effects: effects),
+            logger: logger,
+            restTimeout: .seconds(configuration.server.restTimeoutSeconds)
         )
         try await server.runtime.saveFlowVersion(files: FlowFiles.texts(loaded.files))
 
@@ -84,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Shut down in reverse order: refuse new requests, drain HTTP, let turns commit, then stop delivering.
         let group = ServiceGroup(
             services: [
-                delivery, TurnService(runtime: server.runtime),
+                delivery, EffectService(executor: effects), TurnService(runtime: server.runtime),
                 FlowReloadService(server: server, folder: configuration.flows, watch: watch, logger: logger), app,
                 ShutdownNotice(server: server),
             ],

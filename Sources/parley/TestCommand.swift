@@ -2,15 +2,19 @@ import ArgumentParser
 import Foundation
 import ParleyEngine
 import ParleyFlows
+import ParleyRuntime
 
 /// `parley test [PATH...] [--update]`: runs conversation tests (`*.test.yaml`).
 ///
 /// Flows are loaded from the folders the tests live in (a folder argument, or the folder of a test file), and
 /// must validate. The last line is `N passed, M failed`; exit 1 when any test fails.
-struct TestCommand: ParsableCommand {
+struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
-        abstract: "Run conversation tests (*.test.yaml); ends with 'N passed, M failed'."
+        abstract: "Run conversation tests (*.test.yaml); ends with 'N passed, M failed'.",
+        discussion: """
+            A turn's calls are answered from its 'effects:'; --record --config F performs them through the             deployment's connections instead and writes what they answered into the file.
+            """
     )
 
     @Argument(help: "Test files or folders (default: Flows).")
@@ -19,19 +23,41 @@ struct TestCommand: ParsableCommand {
     @Flag(help: "Rewrite each turn's expected bot outputs from the actual ones.")
     var update = false
 
-    func run() throws {
+    @Flag(help: "Perform every effect through the connections of --config and write the answers into the files.")
+    var record = false
+
+    @Option(help: "The deployment whose connections --record uses.")
+    var config: String?
+
+    func validate() throws {
+        if record, config == nil { throw ValidationError("--record performs effects through a deployment's connections: give --config F") }
+    }
+
+    func run() async throws {
         let paths = self.paths.isEmpty ? ["Flows"] : self.paths
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw UsageError("no such file or folder: \(path)")
         }
+        let deployment = try config.map(StoreSource.configuration)
         let folders = Array(Set(paths.map { Self.isFolder($0) ? $0 : ($0 as NSString).deletingLastPathComponent })).sorted()
-        let loaded = try FlowSource.load(folders.map { $0.isEmpty ? "." : $0 })
+        let loaded = try FlowSource.load(folders.map { $0.isEmpty ? "." : $0 }, connections: deployment?.connectionKinds)
         for diagnostic in loaded.diagnostics where diagnostic.severity == .error { emit(diagnostic.description) }
         guard let flowSet = loaded.flowSet else {
             emit("0 passed, 0 failed (the flows do not validate)")
             throw ExitCode(1)
         }
-        let runner = ConversationTestRunner(flows: flowSet)
+        let executor = record ? deployment.map { EffectExecutor(connections: $0.connections) } : nil
+        do {
+            try await run(paths: paths, flowSet: flowSet, deployment: deployment, executor: executor)
+        } catch {
+            await executor?.shutdown()
+            throw error
+        }
+        await executor?.shutdown()
+    }
+
+    private func run(paths: [String], flowSet: FlowSet, deployment: Configuration?, executor: EffectExecutor?) async throws {
+        let runner = ConversationTestRunner(flows: flowSet, configuration: EngineConfiguration(connections: deployment?.connectionProfiles ?? [:]))
         var passed = 0
         var failed = 0
         for path in ConversationTestFile.find(in: paths) {
@@ -44,7 +70,17 @@ struct TestCommand: ParsableCommand {
                 continue
             }
             let results: [TestResult]
-            if update {
+            if let executor {
+                let outcome = await runner.record(file) { effect in await executor.perform(effect, traceId: "test-\(file.flow)").result }
+                results = outcome.results
+                var text = outcome.text
+                // With --update too, the bot outputs follow the recorded answers.
+                if update, let recorded = try? ConversationTestFile.parse(text, path: path) { text = runner.update(recorded).text }
+                if text != file.text {
+                    try text.write(toFile: path, atomically: true, encoding: .utf8)
+                    emit("recorded \(path)")
+                }
+            } else if update {
                 let outcome = runner.update(file)
                 results = outcome.results
                 if outcome.text != file.text {
@@ -60,7 +96,7 @@ struct TestCommand: ParsableCommand {
             }
         }
         emit("\(passed) passed, \(failed) failed")
-        if failed > 0, !update { throw ExitCode(1) }
+        if failed > 0, !update, !record { throw ExitCode(1) }
     }
 
     private static func isFolder(_ path: String) -> Bool {

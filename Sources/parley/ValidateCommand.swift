@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ParleyFlows
+import ParleyRuntime
 import ParleyScript
 
 /// `parley validate [PATH...] [--format text|json]`: checks flow files and folders, reporting every problem.
@@ -20,8 +21,24 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: Format = .text
 
+    @Option(help: "Also check the flows against a deployment: its connections (names and types) and its endpoints' flows.")
+    var config: String?
+
     func run() throws {
-        let result = try FlowSource.load(paths.isEmpty ? ["Flows"] : paths)
+        let deployment = try config.map(StoreSource.configuration)
+        var result = try FlowSource.load(paths.isEmpty ? ["Flows"] : paths, connections: deployment?.connectionKinds)
+        if let deployment, let config {
+            // An endpoint whose flow is not in the set cannot serve: located at the configuration file.
+            let problems = deployment.endpoints.filter { endpoint in !result.flows.contains { $0.id == endpoint.flow } }.map { endpoint in
+                Diagnostic(
+                    .error,
+                    .missingFlow,
+                    "endpoint '\(endpoint.name)' names flow '\(endpoint.flow)', which is not among the flows checked",
+                    at: SourceLocation(file: config, line: 1, column: 1)
+                )
+            }
+            result = FlowLoadResult(flows: result.flows, diagnostics: result.diagnostics + problems, files: result.files)
+        }
         switch format {
         case .text:
             for diagnostic in result.diagnostics { emit(diagnostic.description) }

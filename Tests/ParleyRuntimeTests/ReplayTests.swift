@@ -41,7 +41,7 @@ import Testing
         )
         let read = try Transcript(jsonLines: exported)
         #expect(read == transcript)
-        let result = try Replay(engine: Engine(flows: flows)).run(read)
+        let result = try await Replay(engine: Engine(flows: flows)).run(read)
         #expect(result == .identical(turns: 4))
         #expect(result.report == "replayed 4 turns, identical")
     }
@@ -56,7 +56,7 @@ import Testing
             sources.append((file, text))
         }
         let changed = try #require(FlowLoader().load(sources: sources).flowSet)
-        let result = try Replay(engine: Engine(flows: changed)).run(transcript)
+        let result = try await Replay(engine: Engine(flows: changed)).run(transcript)
         guard case .diverged(let divergence) = result else {
             Issue.record("expected a divergence, got \(result)")
             return
@@ -80,7 +80,7 @@ import Testing
             return (file, file.hasSuffix("order-status.yaml") ? text.replacingOccurrences(of: "queue: orders", with: "queue: vip") : text)
         }
         let changed = try #require(FlowLoader().load(sources: sources).flowSet)
-        guard case .diverged(let divergence) = try Replay(engine: Engine(flows: changed)).run(transcript) else {
+        guard case .diverged(let divergence) = try await Replay(engine: Engine(flows: changed)).run(transcript) else {
             Issue.record("expected a divergence")
             return
         }
@@ -92,7 +92,7 @@ import Testing
 
     @Test func redactedTurnsAreReportedNotSkipped() async throws {
         let (transcript, _, flows) = try await record(["hi", "AB123456"], sensitive: true)
-        let result = try Replay(engine: Engine(flows: flows)).run(transcript)
+        let result = try await Replay(engine: Engine(flows: flows)).run(transcript)
         #expect(result == .redacted(turn: 1, replayed: 0))
         #expect(result.report.hasPrefix("turn 1 was recorded with sensitive logging disabled"))
     }
@@ -102,7 +102,7 @@ import Testing
         let version = try #require(try await store.flowVersion(hash: transcript.flowHash))
         let stored = try #require(version.flowSet)
         #expect(stored.contentHash == flows.contentHash)
-        #expect(try Replay(engine: Engine(flows: stored)).run(transcript) == .identical(turns: 2))
+        #expect(try await Replay(engine: Engine(flows: stored)).run(transcript) == .identical(turns: 2))
     }
 
     @Test func badTranscriptsAreExplained() {
