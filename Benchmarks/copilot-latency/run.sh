@@ -15,6 +15,9 @@ store: "sqlite:parley.sqlite"
 flows: Flows
 endpoints:
   - { name: call-assist, type: voiceCopilot, urlToken: $token, flow: call-assist }
+connections:   # the sample flows name them; nothing in this run calls them
+  orders: { type: http, url: "http://127.0.0.1:9/api" }
+  assistant: { type: openai, url: "http://127.0.0.1:9/v1" }
 YAML
 (cd "$work" && exec "$OLDPWD/.build/release/parley" serve --config parley.yaml --log-level error) & server=$!
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/18084) 2>/dev/null && break; sleep 0.1; done

@@ -28,6 +28,9 @@ store: "sqlite:parley.sqlite"
 flows: Flows
 endpoints:
   - { name: orders, type: webhook, urlToken: $token, flow: order-status, webhook: { url: "http://127.0.0.1:$2/hook" } }
+connections:   # the sample flows name them; nothing in this run calls them
+  orders: { type: http, url: "http://127.0.0.1:9/api" }
+  assistant: { type: openai, url: "http://127.0.0.1:9/v1" }
 YAML
 }
 wait_port() { for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }

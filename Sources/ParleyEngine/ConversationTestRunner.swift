@@ -96,7 +96,10 @@ public struct ConversationTestRunner: Sendable {
     /// Runs a file's tests performing every effect with `perform` (the deployment's connections), and returns the
     /// file's text with each turn's `effects:` rewritten from what the calls answered (`parley test --record`).
     /// The results are those of the run, checked against the file's other expectations.
-    public func record(_ file: ConversationTestFile, perform: (Effect) async -> EffectResult) async -> (results: [TestResult], text: String) {
+    public func record(
+        _ file: ConversationTestFile,
+        perform: (Effect, _ traceId: String) async -> EffectResult
+    ) async -> (results: [TestResult], text: String) {
         var results: [TestResult] = []
         var recorded: [[[EffectFixture]]] = []
         for test in file.tests {
@@ -113,7 +116,7 @@ public struct ConversationTestRunner: Sendable {
                     context: test.context
                 )
                 for (index, expected) in test.turns.enumerated() {
-                    var progress = try conversation.start(
+                    let input = conversation.prepared(
                         conversation.input(
                             text: expected.user ?? "",
                             data: expected.data ?? [:],
@@ -122,9 +125,10 @@ public struct ConversationTestRunner: Sendable {
                             currentTime: Self.time(ofTurn: index)
                         )
                     )
+                    var progress = try conversation.start(input)
                     var answers: [EffectFixture] = []
                     while case .waiting(let effect, let pending) = progress {
-                        let answer = await perform(effect)
+                        let answer = await perform(effect, input.traceId)
                         answers.append(EffectFixture(recording: answer, of: effect.kind))
                         progress = pending.resume(with: answer)
                     }

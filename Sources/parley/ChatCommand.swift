@@ -208,9 +208,9 @@ enum ChatTranscript {
             for effect in effects {
                 let answer =
                     effect.response["error"]?.stringValue.map { "failed: \($0)" } ?? "HTTP \(effect.response["status"]?.canonicalJSON ?? "?")"
-                let target = effect.request["url"]?.stringValue ?? ""
+                let target = effect.request["path"]?.stringValue ?? ""
                 lines.append(
-                    "  · effect \(effect.kind.rawValue) \(effect.connection) \(effect.request["method"]?.stringValue ?? "") \(target) → \(answer) in \(effect.ms) ms"
+                    "  · effect \(effect.kind.rawValue) \(effect.connection) \(effect.request["method"]?.stringValue ?? "") \(target) → \(answer)"
                 )
             }
         }

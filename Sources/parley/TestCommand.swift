@@ -71,7 +71,7 @@ struct TestCommand: AsyncParsableCommand {
             }
             let results: [TestResult]
             if let executor {
-                let outcome = await runner.record(file) { effect in await executor.perform(effect, traceId: "test-\(file.flow)").result }
+                let outcome = await runner.record(file) { effect, traceId in await executor.perform(effect, traceId: traceId).result }
                 results = outcome.results
                 var text = outcome.text
                 // With --update too, the bot outputs follow the recorded answers.

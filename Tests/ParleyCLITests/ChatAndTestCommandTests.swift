@@ -1,20 +1,48 @@
 import Foundation
 import Testing
 
-@Suite struct ChatCommandTests {
+@Suite(.serialized) struct ChatCommandTests {
+    /// Runs `body` with the sample orders API and a deployment whose `orders` connection is that API.
+    func withOrders(_ body: (String) throws -> Void) throws {
+        let api = try SampleOrdersAPI.start()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-chat-\(UUID().uuidString)")
+        defer {
+            api.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        try body(try api.writeConfiguration(to: folder))
+    }
+
     @Test func scriptedConversationWithTrace() throws {
-        let output = try ParleyBinary.run(
-            ["chat", "order-status", "--trace", "--now", "2025-03-01T10:00:00Z"],
-            stdin: "hi\nAB123456\n/data {\"x\": 1}\nno\n"
-        )
-        try ParleyBinary.record(output.stdout, as: "chat-order-status.txt")
+        try withOrders { config in
+            let output = try ParleyBinary.run(
+                ["chat", "order-status", "--trace", "--now", "2025-03-01T10:00:00Z", "--config", config],
+                stdin: "hi\nAB123456\n/data {\"x\": 1}\nno\n"
+            )
+            try ParleyBinary.record(output.stdout, as: "chat-order-status.txt")
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(output.stdout == (try ParleyBinary.snapshot("chat-order-status.txt")))
+        }
+    }
+
+    /// Without `--config` there are no connections: the lookup fails and the flow's onError path hands over.
+    @Test func withoutADeploymentEffectsFailAndOnErrorRuns() throws {
+        let output = try ParleyBinary.run(["chat", "order-status", "--trace", "--now", "2025-03-01T10:00:00Z"], stdin: "hi\nAB123456\n")
         #expect(output.status == 0, "\(output.stderr)")
-        #expect(output.stdout == (try ParleyBinary.snapshot("chat-order-status.txt")))
+        #expect(output.stdout.contains("  · order-status/lookup http → onError order-status/lookup_failed (connection 'orders' is unknown"))
+        #expect(output.stdout.contains("  · effect http orders GET /orders/AB123456 → failed: connection 'orders' is unknown"))
+        #expect(output.stdout.contains("bot: Let me connect you with a colleague who can look into this."))
     }
 
     @Test func handoverCommandResumesTheFlow() throws {
+        try withOrders { config in
+            try handover(config: config)
+        }
+    }
+
+    private func handover(config: String) throws {
         let output = try ParleyBinary.run(
-            ["chat", "order-status", "--now", "2025-03-01T10:00:00Z"],
+            ["chat", "order-status", "--now", "2025-03-01T10:00:00Z", "--config", config],
             stdin: "hi\nZZ000000\nhello?\n/handover completed\nno\n"
         )
         #expect(output.status == 0)

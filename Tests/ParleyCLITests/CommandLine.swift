@@ -89,3 +89,62 @@ private final class Collected: @unchecked Sendable {
     func set(_ value: Data) { lock.withLock { data = value } }
     func get() -> Data? { lock.withLock { data } }
 }
+
+/// The sample orders API (`Samples/orders_api.py`) on a free loopback port, for commands whose flows call it.
+final class SampleOrdersAPI {
+    let process: Process
+    let port: Int
+
+    private init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    static func start() throws -> SampleOrdersAPI {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", ParleyBinary.repositoryRoot.appendingPathComponent("Samples/orders_api.py").path, "0"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("/api/orders/") {
+            let data = errors.fileHandleForReading.availableData
+            guard !data.isEmpty else { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        guard let range = text.range(of: "http://127.0.0.1:"), let port = Int(text[range.upperBound...].prefix(while: \.isNumber)) else {
+            process.terminate()
+            throw ParleyBinaryError(message: "the sample orders API did not start: \(text)")
+        }
+        return SampleOrdersAPI(process: process, port: port)
+    }
+
+    /// A deployment in `folder` whose `orders` connection is this API (and whose model connection answers nothing).
+    func writeConfiguration(to folder: URL, store: String = "sqlite:state/parley.sqlite") throws -> String {
+        let flows = ParleyBinary.repositoryRoot.appendingPathComponent("Flows").path
+        let text = """
+            store: "\(store)"
+            flows: \(flows)
+            endpoints: []
+            connections:
+              orders: { type: http, url: "http://127.0.0.1:\(port)/api", headers: { Authorization: "Bearer sample-orders-token" } }
+              assistant: { type: openai, url: "http://127.0.0.1:9/v1", model: test-model, timeoutMs: 2000 }
+            """
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("parley.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    /// SIGKILL: a child started from a test's thread inherits that thread's blocked signals, SIGTERM among them.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+struct ParleyBinaryError: Error {
+    var message: String
+}

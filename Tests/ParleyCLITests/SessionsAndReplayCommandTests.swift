@@ -13,9 +13,13 @@ import Testing
     }
 
     @Test func aStoredChatCanBeListedExportedAndReplayed() throws {
-        let folder = try deployment()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let config = folder.appendingPathComponent("parley.yaml").path
+        let api = try SampleOrdersAPI.start()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-cli-\(UUID().uuidString)")
+        defer {
+            api.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let config = try api.writeConfiguration(to: folder)
         let chat = try ParleyBinary.run(
             ["chat", "order-status", "--store", "--config", config, "--session", "s1", "--user", "ada", "--now", "2025-05-05T09:00:00Z"],
             stdin: "hi\nAB123456\nno\n"
@@ -39,23 +43,42 @@ import Testing
         let file = folder.appendingPathComponent("s1.jsonl")
         try export.stdout.write(to: file, atomically: true, encoding: .utf8)
 
+        // Offline: the recorded effects answer the lookup, the orders API is gone.
+        api.stop()
         let replay = try ParleyBinary.run(["replay", file.path])
-        #expect(replay.status == 0)
+        #expect(replay.status == 0, "\(replay.stdout)")
         #expect(replay.stdout == "replayed 3 turns, identical\n")
 
         // Against changed flows: the first difference, exit 1.
         let changed = folder.appendingPathComponent("flows")
         try FileManager.default.createDirectory(at: changed, withIntermediateDirectories: true)
-        for name in ["order-status.yaml", "faq-router.yaml", "opening-hours.yaml", "call-assist.yaml"] {
+        for name in ["order-status.yaml", "faq-router.yaml", "opening-hours.yaml", "call-assist.yaml", "assistant.yaml"] {
             var text = try String(contentsOf: ParleyBinary.repositoryRoot.appendingPathComponent("Flows/\(name)"), encoding: .utf8)
-            text = text.replacingOccurrences(of: "label: \"on its way\"", with: "label: \"underway\"")
+            text = text.replacingOccurrences(
+                of: "Order {{context.orderId}} is {{context.order.label}}",
+                with: "Order {{context.orderId}} is now {{context.order.label}}"
+            )
             try text.write(to: changed.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         let diverged = try ParleyBinary.run(["replay", file.path, "--flows", changed.path])
         #expect(diverged.status == 1)
         #expect(diverged.stdout.hasPrefix("turn 2 (user \"AB123456\"): outputs differ\n- "))
         #expect(diverged.stdout.contains("+ {\"data\":"))
-        #expect(diverged.stdout.contains("is underway with DHL"))
+        #expect(diverged.stdout.contains("is now on its way with DHL"))
+
+        // A folder: every transcript in it, then the summary line.
+        let many = folder.appendingPathComponent("many")
+        try FileManager.default.createDirectory(at: many, withIntermediateDirectories: true)
+        try export.stdout.write(to: many.appendingPathComponent("a.jsonl"), atomically: true, encoding: .utf8)
+        try export.stdout.write(to: many.appendingPathComponent("b.jsonl"), atomically: true, encoding: .utf8)
+        let folderReplay = try ParleyBinary.run(["replay", many.path])
+        #expect(folderReplay.status == 0)
+        #expect(folderReplay.stdout == "2 identical, 0 diverged\n")
+        let folderDiverged = try ParleyBinary.run(["replay", many.path, "--flows", changed.path])
+        #expect(folderDiverged.status == 1)
+        #expect(folderDiverged.stdout.hasSuffix("0 identical, 2 diverged\n"))
+        #expect(folderDiverged.stdout.contains("a.jsonl: turn 2 (user \"AB123456\"): outputs differ"))
+        #expect(try ParleyBinary.run(["replay", file.path, "--live"]).status == 2)
 
         // The recorded version comes from the store.
         let recorded = try ParleyBinary.run(["replay", file.path, "--flows", changed.path, "--recorded-flows", "--config", config])

@@ -13,9 +13,13 @@ import Testing
         #expect(configuration.server.adminToken == "")
         #expect(configuration.store == "sqlite:" + root.appendingPathComponent(".parley/parley.sqlite").path)
         #expect(configuration.flows == root.appendingPathComponent("Flows").path)
-        #expect(configuration.endpoints.map(\.kind) == [.webhook, .rest, .voiceCopilot])
+        #expect(configuration.endpoints.map(\.kind) == [.webhook, .rest, .voiceCopilot, .webhook])
+        #expect(configuration.connections.map(\.name) == ["orders", "assistant"])
+        #expect(configuration.connection(named: "orders")?.url == "http://127.0.0.1:9100/api")
+        #expect(configuration.connection(named: "assistant")?.model == "llama3.1")
+        #expect(configuration.connection(named: "assistant")?.apiKey == nil)
         #expect(configuration.endpoint(named: "orders")?.webhook?.password == "sample-password")
-        let flows = FlowLoader().load(paths: [configuration.flows]).flowSet
+        let flows = FlowLoader(connections: configuration.connectionKinds).load(paths: [configuration.flows]).flowSet
         for endpoint in configuration.endpoints { #expect(flows?.flow(endpoint.flow) != nil, "\(endpoint.name)") }
     }
 

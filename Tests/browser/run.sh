@@ -12,7 +12,8 @@ fi
 work=$(mktemp -d)
 trap 'kill ${server:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 token=c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00
-cp -R Flows "$work/"
+# Only the copilot flow: the others call connections this deployment does not declare.
+mkdir -p "$work/Flows" && cp Flows/call-assist.yaml "$work/Flows/"
 cat > "$work/parley.yaml" <<YAML
 server: { host: 127.0.0.1, port: 0 }
 store: "sqlite:parley.sqlite"
