@@ -161,7 +161,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "parley-crash-drill",
-            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows"],
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "ParleyTestSupport"],
             path: "Tests/CrashDrill",
             swiftSettings: swiftSettings
         ),
@@ -184,7 +184,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyRuntimeTests",
-            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "ParleyTestRandom", "parley-crash-drill"],
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "ParleyTestRandom", "ParleyTestSupport", "parley-crash-drill"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -195,6 +195,7 @@ let package = Package(
         .target(
             name: "ParleyTestSupport",
             dependencies: [
+                "ParleyEngine", "ParleyFlows", "ParleyRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

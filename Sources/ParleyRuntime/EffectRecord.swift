@@ -79,12 +79,16 @@ public struct EffectRecord: Sendable, Hashable {
     /// The answer replay and tests hand the engine.
     public var result: EffectResult { EffectResult(json: response) ?? .failure("the recorded answer is unreadable") }
 
-    /// The record with request and response bodies masked: what a turn recorded with `disableSensitiveLogging`
-    /// keeps.
+    /// The record with everything the user's input may have shaped masked: the bodies (prompts carry user text),
+    /// the path and query (an order number), the URL below its host and every header value. What a turn recorded
+    /// with `disableSensitiveLogging` keeps.
     public var redacted: EffectRecord {
         var copy = self
         if var object = request.objectValue {
             if object["body"] != nil, object["body"] != .null { object["body"] = .string(Self.mask) }
+            if let path = object["path"]?.stringValue, !path.isEmpty { object["path"] = .string(Self.mask) }
+            if let url = object["url"]?.stringValue { object["url"] = .string(Self.origin(of: url) + (url.isEmpty ? "" : "/" + Self.mask)) }
+            if let headers = object["headers"]?.objectValue { object["headers"] = .object(headers.mapValues { _ in .string(Self.mask) }) }
             copy.request = .object(object)
         }
         if var object = response.objectValue, object["body"] != nil, object["body"] != .null {
@@ -128,6 +132,14 @@ public struct EffectRecord: Sendable, Hashable {
         let right = JSONValue.object(replayed)
         guard left != right else { return nil }
         return (left.prettyLines, right.prettyLines)
+    }
+
+    /// `scheme://host:port` of a URL (what is left of it when the rest is masked).
+    static func origin(of url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return "" }
+        let rest = url[scheme.upperBound...]
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        return String(url[..<end])
     }
 
     static func maskedResponse(_ response: JSONValue) -> JSONValue {

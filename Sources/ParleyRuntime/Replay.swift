@@ -165,9 +165,30 @@ extension Replay.Result {
     }
 }
 
-/// A line diff by longest common subsequence: `  ` kept, `- ` recorded only, `+ ` replayed only.
+/// A line diff by longest common subsequence: `  ` kept, `- ` recorded only, `+ ` replayed only; unchanged runs
+/// longer than the context around each change are folded into `  …`.
 enum LineDiff {
-    static func lines(from old: [String], to new: [String]) -> [String] {
+    static func lines(from old: [String], to new: [String], context: Int = 3) -> [String] {
+        let all = diff(from: old, to: new)
+        let changed = all.indices.filter { !all[$0].hasPrefix("  ") }
+        guard !changed.isEmpty, all.count > 2 * context + 1 else { return all }
+        var keep = Set<Int>()
+        for index in changed { keep.formUnion(max(0, index - context)...min(all.count - 1, index + context)) }
+        var result: [String] = []
+        var folded = false
+        for index in all.indices {
+            if keep.contains(index) {
+                result.append(all[index])
+                folded = false
+            } else if !folded {
+                result.append("  …")
+                folded = true
+            }
+        }
+        return result
+    }
+
+    private static func diff(from old: [String], to new: [String]) -> [String] {
         let n = old.count
         let m = new.count
         var table = Array(repeating: Array(repeating: 0, count: m + 1), count: n + 1)

@@ -3,6 +3,7 @@ import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
 import ParleyStore
+import ParleyTestSupport
 
 // A child process for the crash tests (Tests/ParleyRuntimeTests/CrashTests.swift): accepts inputs, runs them
 // through the runtime on a SQLite file and "delivers" the outbox, and kills itself with SIGKILL at the K-th
@@ -70,7 +71,7 @@ let runtime = Runtime(
     flows: flows,
     endpoints: [endpoint],
     router: Echo(),
-    settings: Runtime.Settings(failpoint: { failpoint.pass($0) })
+    settings: Runtime.Settings(failpoint: { failpoint.pass($0) }, effects: SampleOrders())
 )
 
 let script = ["hi", "AB123456", "yes", "CD654321", "no", "hello", "x", "y", "z"]

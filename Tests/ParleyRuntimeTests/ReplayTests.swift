@@ -3,6 +3,7 @@ import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
 import ParleyStore
+import ParleyTestSupport
 import Testing
 
 @Suite struct ReplayTests {
@@ -18,7 +19,7 @@ import Testing
             flows: flows,
             endpoints: [RuntimeFixtures.endpoint(flow: flow, sensitive: sensitive)],
             router: EchoRouter(),
-            settings: Runtime.Settings(now: { clock.now })
+            settings: Runtime.Settings(now: { clock.now }, effects: SampleOrders())
         )
         try await runtime.saveFlowVersion(files: files)
         for text in texts {

@@ -3,6 +3,7 @@ import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
 import ParleyStore
+import ParleyTestSupport
 import Synchronization
 import Testing
 
@@ -20,7 +21,7 @@ import Testing
             flows: flows,
             endpoints: endpoints,
             router: EchoRouter(),
-            settings: Runtime.Settings(now: { [clock] in clock.now }, traceId: { "\($0)-\(counter.next())" })
+            settings: Runtime.Settings(now: { [clock] in clock.now }, traceId: { "\($0)-\(counter.next())" }, effects: SampleOrders())
         )
     }
 
