@@ -67,15 +67,15 @@ import Testing
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("flows"), withIntermediateDirectories: true)
         try flow.write(to: folder.appendingPathComponent("flows/helper.yaml"), atomically: true, encoding: .utf8)
         try """
-            server: { host: 127.0.0.1, port: 0, adminToken: \(TestDeployment.adminToken) }
-            store: "sqlite:parley.sqlite"
-            flows: flows
-            endpoints:
-              - { name: helper, type: webhook, urlToken: \(token), flow: helper, webhook: { url: "http://127.0.0.1:\(receiver.port)/hook" } }
-            connections:
-              orders: { type: http, url: "\(orders.base)/api", headers: { Authorization: "Bearer ${ORDERS_TOKEN}" } }
-              model: { type: openai, url: "\(model.base)/v1", apiKey: "${MODEL_KEY}", model: test-model, timeoutMs: 5000 }
-            """.write(to: folder.appendingPathComponent("parley.yaml"), atomically: true, encoding: .utf8)
+        server: { host: 127.0.0.1, port: 0, adminToken: \(TestDeployment.adminToken) }
+        store: "sqlite:parley.sqlite"
+        flows: flows
+        endpoints:
+          - { name: helper, type: webhook, urlToken: \(token), flow: helper, webhook: { url: "http://127.0.0.1:\(receiver.port)/hook" } }
+        connections:
+          orders: { type: http, url: "\(orders.base)/api", headers: { Authorization: "Bearer ${ORDERS_TOKEN}" } }
+          model: { type: openai, url: "\(model.base)/v1", apiKey: "${MODEL_KEY}", model: test-model, timeoutMs: 5000 }
+        """.write(to: folder.appendingPathComponent("parley.yaml"), atomically: true, encoding: .utf8)
         let server = try await ServeProcessTests.Server.start(
             folder: folder,
             logLevel: "debug",
@@ -206,9 +206,12 @@ import Testing
         #expect(try await Replay(engine: engine).run(transcript) == .identical(turns: 2))
 
         let changed = try #require(
-            FlowLoader().load(sources: [("helper.yaml", Self.flow.replacingOccurrences(of: "You help with orders.", with: "You help with orders, briefly."))]).flowSet
+            FlowLoader().load(sources: [
+                ("helper.yaml", Self.flow.replacingOccurrences(of: "You help with orders.", with: "You help with orders, briefly."))
+            ]).flowSet
         )
-        let result = try await Replay(engine: Engine(flows: changed, configuration: EngineConfiguration(connections: transcript.connectionProfiles))).run(transcript)
+        let result = try await Replay(engine: Engine(flows: changed, configuration: EngineConfiguration(connections: transcript.connectionProfiles)))
+            .run(transcript)
         guard case .diverged(let divergence) = result else {
             Issue.record("a changed prompt replayed identically")
             return

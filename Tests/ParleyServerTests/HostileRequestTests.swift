@@ -90,11 +90,16 @@ import Testing
             #expect(unknown.status == 404)
             #expect(unknown.errorCode == "not_found")
             // An agent's message needs its text (DESIGN 5.4).
-            let agent = try await HTTP.post("\(base)/handover/\(TestDeployment.agentToken)/message", #"{"userId":"u","sessionId":"s","data":{"a":1}}"#)
+            let agent = try await HTTP.post(
+                "\(base)/handover/\(TestDeployment.agentToken)/message",
+                #"{"userId":"u","sessionId":"s","data":{"a":1}}"#
+            )
             #expect(agent.errorCode == "invalid_field")
             #expect(agent.json?["error"]?["message"]?.stringValue?.hasPrefix("text:") == true)
             // Path parameters are percent-decoded: a session of user "é a" is found under %C3%A9%20a.
-            #expect(try await HTTP.post("\(base)/\(TestDeployment.webhookToken)", HTTP.message(user: "é a", session: "s/1", text: "hi")).status == 202)
+            #expect(
+                try await HTTP.post("\(base)/\(TestDeployment.webhookToken)", HTTP.message(user: "é a", session: "s/1", text: "hi")).status == 202
+            )
             #expect(await receiver.waitUntil { $0.count == 1 })
             let admin = ["Authorization": "bearer \(TestDeployment.adminToken)"]  // the scheme is case-insensitive
             let session = try await HTTP.send(.get, "\(base)/api/v1/sessions/web/%C3%A9%20a/s%2F1", headers: admin)

@@ -28,7 +28,12 @@ import Testing
 
         var base: String { "http://127.0.0.1:\(port)" }
 
-        static func start(folder: URL, arguments: [String] = [], logLevel: String = "error", environment: [String: String] = [:]) async throws -> Server {
+        static func start(
+            folder: URL,
+            arguments: [String] = [],
+            logLevel: String = "error",
+            environment: [String: String] = [:]
+        ) async throws -> Server {
             let process = Process()
             process.executableURL = ServeProcessTests.binary
             process.arguments = ["serve", "--config", folder.appendingPathComponent("parley.yaml").path, "--log-level", logLevel] + arguments

@@ -18,7 +18,8 @@ public struct SampleOrders: EffectPerformer {
         let result: EffectResult
         if effect.kind == .http, effect.connection == "orders", effect.path.hasPrefix("/orders/") {
             let id = String(effect.path.dropFirst("/orders/".count)).uppercased()
-            result = Self.orders[id].map { .response(status: 200, headers: ["content-type": "application/json"], body: $0) }
+            result =
+                Self.orders[id].map { .response(status: 200, headers: ["content-type": "application/json"], body: $0) }
                 ?? .response(status: 404, headers: ["content-type": "application/json"], body: ["error": "no such order"])
         } else {
             result = .failure("connection '\(effect.connection)' is unknown here")

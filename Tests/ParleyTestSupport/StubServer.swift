@@ -64,7 +64,12 @@ public final class StubServer: Sendable {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let query = request.uri.query.map { "?\($0)" } ?? ""
-            let arrived = Request(method: request.method.rawValue, path: request.uri.path + query, headers: headers, body: Array(buffer.readableBytesView))
+            let arrived = Request(
+                method: request.method.rawValue,
+                path: request.uri.path + query,
+                headers: headers,
+                body: Array(buffer.readableBytesView)
+            )
             let reply = await state.arrive(arrived)
             if reply.delayMs > 0 { try? await Task.sleep(for: .milliseconds(reply.delayMs)) }
             await state.leave()
@@ -136,17 +141,29 @@ public final class StubServer: Sendable {
 /// Chat Completions answers, as an OpenAI-compatible server gives them.
 public enum ModelReply {
     public static func content(_ text: String, delayMs: Int = 0) -> StubServer.Reply {
-        .json(["id": "chatcmpl-1", "object": "chat.completion", "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]]], delayMs: delayMs)
+        .json(
+            [
+                "id": "chatcmpl-1", "object": "chat.completion",
+                "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]],
+            ],
+            delayMs: delayMs
+        )
     }
 
     public static func toolCall(_ name: String, arguments: [String: Any], id: String = "call_1") -> StubServer.Reply {
-        let argumentText = String(decoding: (try? JSONSerialization.data(withJSONObject: arguments, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        let argumentText = String(
+            decoding: (try? JSONSerialization.data(withJSONObject: arguments, options: [.sortedKeys])) ?? Data("{}".utf8),
+            as: UTF8.self
+        )
         return .json([
             "id": "chatcmpl-2", "object": "chat.completion",
             "choices": [
                 [
                     "index": 0,
-                    "message": ["role": "assistant", "content": NSNull(), "tool_calls": [["id": id, "type": "function", "function": ["name": name, "arguments": argumentText]]]],
+                    "message": [
+                        "role": "assistant", "content": NSNull(),
+                        "tool_calls": [["id": id, "type": "function", "function": ["name": name, "arguments": argumentText]]],
+                    ],
                     "finish_reason": "tool_calls",
                 ]
             ],
