@@ -127,6 +127,12 @@ import Testing
             let third = try #require(await world.model.requests.last?.json as? [String: Any])
             let history = (third["messages"] as? [[String: Any]] ?? []).map { $0["content"] as? String ?? "" }
             #expect(history == ["You help with orders.", "Where is AB123456?", "Order AB123456 has shipped with DHL.", "thanks"])
+
+            // Metrics per connection.
+            let metrics = try await HTTP.send(.get, "\(world.server.base)/metrics").body
+            #expect(metrics.contains(#"parley_effect_calls_total{connection="model",kind="llm"} 3"#), "\(metrics)")
+            #expect(metrics.contains(#"parley_effect_calls_total{connection="orders",kind="http"} 1"#))
+            #expect(metrics.contains(#"parley_effect_duration_seconds_count{connection="model"} 3"#))
         } catch {
             await world.stop()
             throw error
