@@ -160,6 +160,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "parley-effect-bench",
+            dependencies: [
+                "ParleyEngine", "ParleyFlows", "ParleyRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/effect-calls",
+            exclude: ["run.sh"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "parley-crash-drill",
             dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "ParleyTestSupport"],
             path: "Tests/CrashDrill",

@@ -25,15 +25,19 @@ public final class IntentClassifier: Sendable {
     }
 
     private let intents: [String]
-    private let vocabulary: [String: Int]
+    /// Feature ids by the feature's 64-bit FNV-1a hash (``features(of:)``).
+    private let vocabulary: [UInt64: Int]
     private let idf: [Double]
-    /// Per intent, its examples' vectors and its centroid.
-    private let examples: [[SparseVector]]
-    private let centroids: [SparseVector]
+    /// Per feature, the examples (numbered across intents) and centroids that have it, with their weights: a query
+    /// touches only the vectors it shares a feature with.
+    private let examplePostings: [[(vector: Int, weight: Double)]]
+    private let centroidPostings: [[(intent: Int, weight: Double)]]
+    /// The intent of each example, by the example's number across intents.
+    private let exampleOwner: [Int]
 
     /// Builds the classifier of a flow's intents.
     public init(intents: [Intent]) {
-        var vocabulary: [String: Int] = [:]
+        var vocabulary: [UInt64: Int] = [:]
         var documentFrequency: [Int] = []
         var counted: [[(Int, Double)]] = []
         var owners: [Int] = []
@@ -65,33 +69,60 @@ public final class IntentClassifier: Sendable {
         self.intents = intents.map(\.id)
         self.vocabulary = vocabulary
         self.idf = idf
-        self.examples = examples
-        self.centroids = examples.map { SparseVector.sum($0).normalised }
+        let centroids = examples.map { SparseVector.sum($0).normalised }
+        var examplePostings = Array(repeating: [(vector: Int, weight: Double)](), count: idf.count)
+        var centroidPostings = Array(repeating: [(intent: Int, weight: Double)](), count: idf.count)
+        var owner: [Int] = []
+        for (intent, vectors) in examples.enumerated() {
+            for vector in vectors {
+                for (id, weight) in zip(vector.ids, vector.weights) { examplePostings[id].append((owner.count, weight)) }
+                owner.append(intent)
+            }
+        }
+        for (intent, centroid) in centroids.enumerated() {
+            for (id, weight) in zip(centroid.ids, centroid.weights) { centroidPostings[id].append((intent, weight)) }
+        }
+        self.examplePostings = examplePostings
+        self.centroidPostings = centroidPostings
+        self.exampleOwner = owner
     }
 
     /// Whether the flow declared any intent with an example.
-    public var isEmpty: Bool { examples.allSatisfy(\.isEmpty) }
+    public var isEmpty: Bool { exampleOwner.isEmpty }
 
-    /// Every intent's score for `text`, best first (ties in declaration order).
-    public func classify(_ text: String) -> [Score] {
+    /// The scores of the `top` best intents for `text`, best first (ties in declaration order).
+    public func classify(_ text: String, top: Int = 3) -> [Score] {
         var counts: [Int: Double] = [:]
         for feature in Self.features(of: text) {
             if let id = vocabulary[feature] { counts[id, default: 0] += 1 }
         }
         let query = SparseVector(counts.sorted { $0.key < $1.key }.map { ($0.key, (1 + log($0.value)) * idf[$0.key]) }).normalised
-        var similarities: [(index: Int, value: Double)] = []
-        for index in intents.indices {
-            let best = examples[index].map { query.dot($0) }.max() ?? 0
-            similarities.append((index, 0.3 * best + 0.7 * query.dot(centroids[index])))
+        // Cosines through the postings, added up in the query's feature order: the same sums, in the same order, on
+        // every machine.
+        var exampleScores = Array(repeating: 0.0, count: exampleOwner.count)
+        var centroidScores = Array(repeating: 0.0, count: intents.count)
+        for (id, weight) in zip(query.ids, query.weights) {
+            for posting in examplePostings[id] { exampleScores[posting.vector] += weight * posting.weight }
+            for posting in centroidPostings[id] { centroidScores[posting.intent] += weight * posting.weight }
         }
-        similarities.sort { $0.value > $1.value || ($0.value == $1.value && $0.index < $1.index) }
-        guard let top = similarities.first else { return [] }
-        let second = similarities.count > 1 ? similarities[1].value : 0
-        let confidence = Self.calibrated(best: top.value, margin: top.value - second)
+        var best = Array(repeating: 0.0, count: intents.count)
+        for (vector, score) in exampleScores.enumerated() where score > best[exampleOwner[vector]] { best[exampleOwner[vector]] = score }
+        // The best `max(top, 2)` intents by similarity (the second is needed for the margin), without sorting them all.
+        let wanted = min(max(top, 2), intents.count)
+        var leaders: [(index: Int, value: Double)] = []
+        for index in intents.indices {
+            let value = 0.3 * best[index] + 0.7 * centroidScores[index]
+            guard leaders.count < wanted || value > leaders[leaders.count - 1].value else { continue }
+            let position = leaders.firstIndex { value > $0.value } ?? leaders.count
+            leaders.insert((index, value), at: position)
+            if leaders.count > wanted { leaders.removeLast() }
+        }
+        guard let first = leaders.first else { return [] }
+        let second = leaders.count > 1 ? leaders[1].value : 0
         // The top intent gets the calibrated score; the others the same curve at their own similarity with no margin,
         // so scores keep the order of the similarities.
-        return similarities.enumerated().map { rank, item in
-            Score(intent: intents[item.index], score: rank == 0 ? confidence : Self.calibrated(best: item.value, margin: 0))
+        return leaders.prefix(top).enumerated().map { rank, item in
+            Score(intent: intents[item.index], score: Self.calibrated(best: item.value, margin: rank == 0 ? first.value - second : 0))
         }
     }
 
@@ -103,42 +134,54 @@ public final class IntentClassifier: Sendable {
 
     // MARK: Features
 
-    /// Lowercased words without diacritics, each lightly stemmed.
-    static func words(of text: String) -> [String] {
+    /// Lowercased words without diacritics, each lightly stemmed, as Unicode scalars.
+    static func words(of text: String) -> [[Unicode.Scalar]] {
         let folded = text.lowercased().decomposedStringWithCompatibilityMapping
-        var words: [String] = []
-        var current = String.UnicodeScalarView()
+        var words: [[Unicode.Scalar]] = []
+        var current: [Unicode.Scalar] = []
         for scalar in folded.unicodeScalars {
             // Combining diacritical marks are what NFKD split off accented Latin letters: folded away.
             if (0x300...0x36F).contains(scalar.value) { continue }
             if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
                 current.append(scalar)
             } else if !current.isEmpty {
-                words.append(stem(String(current)))
-                current = String.UnicodeScalarView()
+                words.append(stem(current))
+                current.removeAll(keepingCapacity: true)
             }
         }
-        if !current.isEmpty { words.append(stem(String(current))) }
+        if !current.isEmpty { words.append(stem(current)) }
         return words
     }
 
-    private static func stem(_ word: String) -> String {
-        for suffix in ["ing", "ed", "es", "s"] where word.count > suffix.count + 2 && word.hasSuffix(suffix) {
-            return String(word.dropLast(suffix.count))
+    private static let suffixes: [[Unicode.Scalar]] = ["ing", "ed", "es", "s"].map { Array($0.unicodeScalars) }
+
+    private static func stem(_ word: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        for suffix in suffixes where word.count > suffix.count + 2 && word.suffix(suffix.count).elementsEqual(suffix) {
+            return Array(word.dropLast(suffix.count))
         }
         return word
     }
 
-    static func features(of text: String) -> [String] {
-        var features: [String] = []
+    /// Each word and the character 3- and 4-grams of `<word>`, as 64-bit FNV-1a hashes of the feature's kind and
+    /// scalars: no strings are made per input (a collision among the few thousand features of a flow is a chance of
+    /// about one in a billion billion, and the same on every machine).
+    static func features(of text: String) -> [UInt64] {
+        var features: [UInt64] = []
         for word in words(of: text) {
-            features.append("w:" + word)
-            let padded = Array("<" + word + ">")
+            features.append(hash(kind: 1, word[...]))
+            let padded: [Unicode.Scalar] = ["<"] + word + [">"]
             for size in 3...4 where padded.count >= size {
-                for start in 0...(padded.count - size) { features.append("c:" + String(padded[start..<(start + size)])) }
+                for start in 0...(padded.count - size) { features.append(hash(kind: 2, padded[start..<(start + size)])) }
             }
         }
         return features
+    }
+
+    private static func hash(kind: UInt64, _ scalars: ArraySlice<Unicode.Scalar>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        hash = (hash ^ kind) &* 0x100_0000_01b3
+        for scalar in scalars { hash = (hash ^ UInt64(scalar.value)) &* 0x100_0000_01b3 }
+        return hash
     }
 }
 
@@ -156,22 +199,6 @@ struct SparseVector: Sendable {
         let length = weights.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard length > 0 else { return self }
         return SparseVector(zip(ids, weights).map { ($0, $1 / length) })
-    }
-
-    func dot(_ other: SparseVector) -> Double {
-        var (i, j, sum) = (0, 0, 0.0)
-        while i < ids.count, j < other.ids.count {
-            if ids[i] == other.ids[j] {
-                sum += weights[i] * other.weights[j]
-                i += 1
-                j += 1
-            } else if ids[i] < other.ids[j] {
-                i += 1
-            } else {
-                j += 1
-            }
-        }
-        return sum
     }
 
     static func sum(_ vectors: [SparseVector]) -> SparseVector {
