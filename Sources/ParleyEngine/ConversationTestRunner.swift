@@ -36,27 +36,13 @@ public struct ConversationTestRunner: Sendable {
         var result = TestResult(file: file.path, name: test.name, line: test.line)
         var conversation: Conversation
         do {
-            conversation = try Conversation(
-                engine: engine,
-                flow: file.flow,
-                userId: "test-user",
-                sessionId: "test-session",
-                channel: "test",
-                profile: test.profile,
-                context: test.context
-            )
+            conversation = try self.conversation(for: test, in: file)
         } catch {
             result.failures.append(TestFailure(turn: 0, input: "setup", message: "\(error)"))
             return result
         }
         for (index, expected) in test.turns.enumerated() {
-            let input = conversation.input(
-                text: expected.user ?? "",
-                data: expected.data ?? [:],
-                speaker: expected.speaker,
-                handover: expected.handoverEnd,
-                currentTime: Self.time(ofTurn: index)
-            )
+            let input = Self.input(of: expected, at: index, in: conversation)
             let fixtures = expected.effects ?? []
             var used = 0
             let turn: Turn
@@ -106,25 +92,9 @@ public struct ConversationTestRunner: Sendable {
             var result = TestResult(file: file.path, name: test.name, line: test.line)
             var fixtures: [[EffectFixture]] = []
             do {
-                var conversation = try Conversation(
-                    engine: engine,
-                    flow: file.flow,
-                    userId: "test-user",
-                    sessionId: "test-session",
-                    channel: "test",
-                    profile: test.profile,
-                    context: test.context
-                )
+                var conversation = try self.conversation(for: test, in: file)
                 for (index, expected) in test.turns.enumerated() {
-                    let input = conversation.prepared(
-                        conversation.input(
-                            text: expected.user ?? "",
-                            data: expected.data ?? [:],
-                            speaker: expected.speaker,
-                            handover: expected.handoverEnd,
-                            currentTime: Self.time(ofTurn: index)
-                        )
-                    )
+                    let input = conversation.prepared(Self.input(of: expected, at: index, in: conversation))
                     var progress = try conversation.start(input)
                     var answers: [EffectFixture] = []
                     while case .waiting(let effect, let pending) = progress {
@@ -147,6 +117,30 @@ public struct ConversationTestRunner: Sendable {
             recorded.append(fixtures)
         }
         return (results, TestFileUpdater(file: file, results: results).recordedText(recorded))
+    }
+
+    /// A test's fresh session: user `test-user`, session `test-session`, channel `test`.
+    private func conversation(for test: ConversationTest, in file: ConversationTestFile) throws -> Conversation {
+        try Conversation(
+            engine: engine,
+            flow: file.flow,
+            userId: "test-user",
+            sessionId: "test-session",
+            channel: "test",
+            profile: test.profile,
+            context: test.context
+        )
+    }
+
+    /// The input of a test turn, at the turn's time.
+    private static func input(of turn: TestTurn, at index: Int, in conversation: Conversation) -> Input {
+        conversation.input(
+            text: turn.user ?? "",
+            data: turn.data ?? [:],
+            speaker: turn.speaker,
+            handover: turn.handoverEnd,
+            currentTime: time(ofTurn: index)
+        )
     }
 
     /// `2025-01-01T12:00:00.000Z` plus `index` seconds.
