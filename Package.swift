@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "ParleyScript", targets: ["ParleyScript"]),
         .library(name: "ParleyEngine", targets: ["ParleyEngine"]),
         .library(name: "ParleyStore", targets: ["ParleyStore"]),
+        .library(name: "ParleySQLite", targets: ["ParleySQLite"]),
+        .library(name: "ParleyPostgres", targets: ["ParleyPostgres"]),
         .library(name: "ParleyRuntime", targets: ["ParleyRuntime"]),
         .library(name: "ParleyDelivery", targets: ["ParleyDelivery"]),
         .library(name: "ParleyEndpoints", targets: ["ParleyEndpoints"]),
@@ -33,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -65,8 +69,24 @@ let package = Package(
         ),
         .target(
             name: "ParleyStore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleySQLite",
             dependencies: [
+                "ParleyStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleyPostgres",
+            dependencies: [
+                "ParleyStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -140,6 +160,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "ParleyRuntime",
                 "ParleyStore",
+                "ParleySQLite",
+                "ParleyPostgres",
                 "ParleyFlows",
                 "ParleyScript",
                 "ParleyEngine",
@@ -155,7 +177,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "parley-runtime-bench",
-            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows"],
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleySQLite", "ParleyEngine", "ParleyFlows"],
             path: "Benchmarks/RuntimeTurns",
             swiftSettings: swiftSettings
         ),
@@ -173,7 +195,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "parley-crash-drill",
-            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "ParleyTestSupport"],
+            dependencies: ["ParleyRuntime", "ParleyStore", "ParleySQLite", "ParleyEngine", "ParleyFlows", "ParleyTestSupport"],
             path: "Tests/CrashDrill",
             swiftSettings: swiftSettings
         ),
@@ -196,7 +218,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyRuntimeTests",
-            dependencies: ["ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows", "ParleyTestRandom", "ParleyTestSupport", "parley-crash-drill"],
+            dependencies: [
+                "ParleyRuntime", "ParleyStore", "ParleySQLite", "ParleyEngine", "ParleyFlows", "ParleyTestRandom", "ParleyTestSupport",
+                "parley-crash-drill",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -218,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "ParleyDeliveryTests",
             dependencies: [
-                "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleyTestSupport",
+                "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleySQLite", "ParleyTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -228,7 +253,8 @@ let package = Package(
         .testTarget(
             name: "ParleyServerTests",
             dependencies: [
-                "ParleyServer", "ParleyEndpoints", "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleyEngine", "ParleyFlows",
+                "ParleyServer", "ParleyEndpoints", "ParleyDelivery", "ParleyRuntime", "ParleyStore", "ParleySQLite", "ParleyPostgres", "ParleyEngine",
+                "ParleyFlows",
                 "parley", "ParleyTestSupport", "ParleyTestRandom",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -243,7 +269,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyStoreTests",
-            dependencies: ["ParleyStore"],
+            dependencies: [
+                "ParleyStore", "ParleySQLite", "ParleyPostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -22,6 +22,11 @@ extension DeliveryService {
         public var now: @Sendable () -> Date
         /// A number in `0..<1` for the backoff jitter.
         public var random: @Sendable () -> Double
+        /// Who this service claims messages as: unique among the instances sharing a store (DESIGN §6).
+        public var owner: String
+        /// How long a claimed message stays this service's: longer than an attempt may take, so a message is sent
+        /// by one instance at a time, and taken over by another only when this one stopped.
+        public var lease: TimeInterval
 
         /// Settings with DESIGN §6's defaults: a 10 s timeout, a 24 h retry window, backoff from 1 s doubling to 10
         /// minutes, 32 messages in flight.
@@ -32,8 +37,12 @@ extension DeliveryService {
             pollInterval: Duration = .seconds(5),
             userAgent: String = DeliveryService.userAgent,
             now: @escaping @Sendable () -> Date = { Date() },
-            random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+            random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+            owner: String = "local",
+            lease: TimeInterval? = nil
         ) {
+            self.owner = owner
+            self.lease = max(lease ?? DeliveryService.defaultLease(timeoutMs: timeoutMs), Double(max(1, timeoutMs)) / 1000 + 1)
             self.timeoutMs = max(1, timeoutMs)
             self.retry = retry
             self.maxConcurrentDeliveries = max(1, maxConcurrentDeliveries)
@@ -47,16 +56,27 @@ extension DeliveryService {
         /// at their defaults.
         public init(
             configuration: Configuration.DeliverySettings,
+            owner: String = "local",
+            lease: TimeInterval? = nil,
+            pollInterval: Duration = .seconds(5),
             now: @escaping @Sendable () -> Date = { Date() },
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
         ) {
             self.init(
                 timeoutMs: configuration.timeoutMs,
                 retry: RetryPolicy(retryWindow: TimeInterval(configuration.retryWindowSeconds)),
+                pollInterval: pollInterval,
                 now: now,
-                random: random
+                random: random,
+                owner: owner,
+                lease: lease
             )
         }
+    }
+
+    /// Twice the attempt timeout plus ten seconds (30 s with the default 10 s timeout).
+    public static func defaultLease(timeoutMs: Int) -> TimeInterval {
+        Double(max(1, timeoutMs)) / 500 + 10
     }
 
     /// The default `User-Agent`: `Parley/1 (outbox delivery)`.

@@ -247,7 +247,12 @@ public actor DeliveryService: Service {
         }
         let now = settings.now()
         coolingDown = coolingDown.filter { $0.value > now }
-        let due = try await store.dueMessages(now: now, limit: limit + inFlight.count + attempted.count + coolingDown.count)
+        let due = try await store.claimMessages(
+            owner: settings.owner,
+            now: now,
+            until: now.addingTimeInterval(settings.lease),
+            limit: limit + inFlight.count + attempted.count + coolingDown.count
+        )
         var batch: [OutgoingMessage] = []
         for message in due where batch.count < limit {
             guard let id = message.id, inFlight[message.key] == nil, !attempted.contains(id), coolingDown[message.key] == nil else { continue }
@@ -334,7 +339,7 @@ public actor DeliveryService: Service {
                     return .retry(next)
                 }
                 let final = error.isRetryable ? DeliveryError.expired(after: error, attempts: attempts, window: settings.retry.retryWindow) : error
-                try await store.markDead(id: id, attempts: attempts, error: final.message)
+                try await store.markDead(id: id, attempts: attempts, error: final.message, at: now)
                 metrics.record(.dead, attemptNanoseconds: elapsed, lagSeconds: nil)
                 logger.error("delivery failed, dead letter", metadata: ["error": "\(final.message)"].merging(Self.statusMetadata(error)) { $1 })
                 return .done

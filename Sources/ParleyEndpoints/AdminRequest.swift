@@ -28,13 +28,30 @@ public enum AdminRequest {
         return status
     }
 
-    /// `POST /api/v1/outbox/retry`: no body (or `{}`) retries every dead letter; `{"ids": [...]}` the listed ones.
+    /// `?status=pending|processed|dead` of the inbox list; dead inputs when absent.
+    public static func inboxStatus(_ text: String?) throws(APIError) -> InboxEntry.Status {
+        guard let text else { return .dead }
+        guard let status = InboxEntry.Status(rawValue: text) else {
+            throw .invalidField("status", "must be pending, processed or dead")
+        }
+        return status
+    }
+
+    /// `DELETE /api/v1/users/{userId}`: a user id as clients send it (1 to 256 characters, no control characters).
+    public static func userId(_ text: String) throws(APIError) -> String {
+        guard !text.isEmpty, text.count <= 256, !UserMessage.hasControlCharacters(text) else {
+            throw .invalidField("userId", "must be 1 to 256 characters without control characters")
+        }
+        return text
+    }
+
+    /// `POST /api/v1/outbox/retry` and `POST /api/v1/inbox/retry`: no body (or `{}`) retries every dead letter; `{"ids": [...]}` the listed ones.
     public static func retryIds(body: [UInt8]) throws(APIError) -> [Int64]? {
         guard !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else { return nil }
         let object = try UserMessage.object(body)
         for key in object.keys where key != "ids" { throw .invalidField(key, "is not a field of this request (expected ids)") }
         guard let value = object["ids"], value != .null else { return nil }
-        guard let items = value.arrayValue else { throw .invalidField("ids", "must be a list of message ids") }
+        guard let items = value.arrayValue else { throw .invalidField("ids", "must be a list of ids") }
         guard items.count <= maxLimit else { throw .invalidField("ids", "must hold at most \(maxLimit) ids") }
         var ids: [Int64] = []
         for item in items {

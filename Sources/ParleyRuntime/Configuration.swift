@@ -58,6 +58,62 @@ public struct Configuration: Sendable, Hashable {
         }
     }
 
+    /// How long the store keeps what is done (DESIGN §6, *Retention*); 0 days removes rows as soon as they are done.
+    public struct Retention: Sendable, Hashable {
+        /// Transcript entries, by the time their turn committed.
+        public var transcriptsDays: Int
+        /// Delivered messages, by delivery time.
+        public var deliveredDays: Int
+        /// Processed inbox rows, by processing time.
+        public var inboxDays: Int
+        /// Dead letters and dead inputs, by the time they died.
+        public var deadDays: Int
+        /// Sessions and their workspaces, by their last turn (profiles are kept).
+        public var sessionsDays: Int
+        /// How often the pruner runs.
+        public var intervalSeconds: Int
+        /// The most rows of one kind one pruning statement removes.
+        public var batchSize: Int
+
+        public init(
+            transcriptsDays: Int = 30,
+            deliveredDays: Int = 7,
+            inboxDays: Int = 7,
+            deadDays: Int = 30,
+            sessionsDays: Int = 30,
+            intervalSeconds: Int = 60,
+            batchSize: Int = 500
+        ) {
+            self.transcriptsDays = transcriptsDays
+            self.deliveredDays = deliveredDays
+            self.inboxDays = inboxDays
+            self.deadDays = deadDays
+            self.sessionsDays = sessionsDays
+            self.intervalSeconds = intervalSeconds
+            self.batchSize = batchSize
+        }
+    }
+
+    /// How instances sharing a PostgreSQL store divide the work (DESIGN §6, *Many instances*; `docs/deploy.md`).
+    public struct Cluster: Sendable, Hashable {
+        /// How long an instance's claim on a session lasts without renewal (renewed every third of it).
+        public var inboxLeaseSeconds: Int
+        /// How long a claimed outbox message stays an instance's; nil: twice the delivery timeout plus 10 s.
+        public var outboxLeaseSeconds: Int?
+        /// How often an instance looks for work it was not woken for (inputs accepted by other instances, expired
+        /// claims, retries), and for a newly published flow version.
+        public var pollMilliseconds: Int
+        /// The instance's name in claims; nil: `HOST:PORT` (with a random suffix when the port is 0).
+        public var instanceId: String?
+
+        public init(inboxLeaseSeconds: Int = 30, outboxLeaseSeconds: Int? = nil, pollMilliseconds: Int = 250, instanceId: String? = nil) {
+            self.inboxLeaseSeconds = inboxLeaseSeconds
+            self.outboxLeaseSeconds = outboxLeaseSeconds
+            self.pollMilliseconds = pollMilliseconds
+            self.instanceId = instanceId
+        }
+    }
+
     public var server: Server
     /// `sqlite:PATH` or `postgres://...`; relative SQLite paths are relative to the configuration file's folder.
     public var store: String
@@ -68,6 +124,8 @@ public struct Configuration: Sendable, Hashable {
     public var endpoints: [Endpoint]
     /// The systems flows call (DESIGN §3.1, §7): by name, in file order.
     public var connections: [Connection]
+    public var retention: Retention
+    public var cluster: Cluster
 
     public init(
         server: Server = Server(),
@@ -76,7 +134,9 @@ public struct Configuration: Sendable, Hashable {
         engine: EngineSettings = EngineSettings(),
         delivery: DeliverySettings = DeliverySettings(),
         endpoints: [Endpoint] = [],
-        connections: [Connection] = []
+        connections: [Connection] = [],
+        retention: Retention = Retention(),
+        cluster: Cluster = Cluster()
     ) {
         self.server = server
         self.store = store
@@ -85,7 +145,12 @@ public struct Configuration: Sendable, Hashable {
         self.delivery = delivery
         self.endpoints = endpoints
         self.connections = connections
+        self.retention = retention
+        self.cluster = cluster
     }
+
+    /// True when the store is PostgreSQL, which many instances may share.
+    public var sharedStore: Bool { store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") }
 
     /// The connection with this name.
     public func connection(named name: String) -> Connection? { connections.first { $0.name == name } }

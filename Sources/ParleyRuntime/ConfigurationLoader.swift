@@ -74,6 +74,15 @@ public enum ConfigurationLimits {
     public static let maxConnections = 4096
     /// One hour.
     public static let restTimeoutSeconds = 3600
+    /// Ten years.
+    public static let retentionDays = 3650
+    /// One day.
+    public static let retentionIntervalSeconds = 86_400
+    public static let retentionBatchSize = 100_000
+    /// One hour.
+    public static let leaseSeconds = 3600
+    /// One minute.
+    public static let pollMilliseconds = 60_000
 }
 
 /// The configuration file's walker: collects diagnostics instead of stopping at the first.
@@ -141,6 +150,8 @@ private struct Reader {
                     default: unknown(field, at: fieldKey, known: ["timeoutMs", "retryWindowSeconds"])
                     }
                 }
+            case "retention": configuration.retention = retention(value)
+            case "cluster": configuration.cluster = cluster(value)
             case "endpoints":
                 guard case .sequence(let items) = value else {
                     fail("'endpoints' must be a list", at: location(value))
@@ -151,7 +162,12 @@ private struct Reader {
                 for (name, nameNode, item) in mapping(value, what: "'connections'") ?? [] {
                     if let connection = connection(name, item, at: nameNode) { configuration.connections.append(connection) }
                 }
-            default: unknown(key, at: keyNode, known: ["server", "store", "flows", "engine", "delivery", "endpoints", "connections"])
+            default:
+                unknown(
+                    key,
+                    at: keyNode,
+                    known: ["server", "store", "flows", "engine", "delivery", "endpoints", "connections", "retention", "cluster"]
+                )
             }
         }
         checkUnique(configuration.endpoints, items: items(of: root))
@@ -230,6 +246,55 @@ private struct Reader {
         connection.kind = kind
         connection.url = url
         return connection
+    }
+
+    private mutating func retention(_ node: Yams.Node) -> Configuration.Retention {
+        var retention = Configuration.Retention()
+        for (field, fieldKey, item) in mapping(node, what: "'retention'") ?? [] {
+            let days = ConfigurationLimits.retentionDays
+            switch field {
+            case "transcriptsDays": retention.transcriptsDays = count(item, field: field, maximum: days) ?? retention.transcriptsDays
+            case "deliveredDays": retention.deliveredDays = count(item, field: field, maximum: days) ?? retention.deliveredDays
+            case "inboxDays": retention.inboxDays = count(item, field: field, maximum: days) ?? retention.inboxDays
+            case "deadDays": retention.deadDays = count(item, field: field, maximum: days) ?? retention.deadDays
+            case "sessionsDays": retention.sessionsDays = count(item, field: field, maximum: days) ?? retention.sessionsDays
+            case "intervalSeconds":
+                retention.intervalSeconds =
+                    positive(item, field: field, maximum: ConfigurationLimits.retentionIntervalSeconds) ?? retention.intervalSeconds
+            case "batchSize":
+                retention.batchSize = positive(item, field: field, maximum: ConfigurationLimits.retentionBatchSize) ?? retention.batchSize
+            default:
+                unknown(
+                    field,
+                    at: fieldKey,
+                    known: ["transcriptsDays", "deliveredDays", "inboxDays", "deadDays", "sessionsDays", "intervalSeconds", "batchSize"]
+                )
+            }
+        }
+        return retention
+    }
+
+    private mutating func cluster(_ node: Yams.Node) -> Configuration.Cluster {
+        var cluster = Configuration.Cluster()
+        for (field, fieldKey, item) in mapping(node, what: "'cluster'") ?? [] {
+            switch field {
+            case "inboxLeaseSeconds":
+                cluster.inboxLeaseSeconds = positive(item, field: field, maximum: ConfigurationLimits.leaseSeconds) ?? cluster.inboxLeaseSeconds
+            case "outboxLeaseSeconds": cluster.outboxLeaseSeconds = positive(item, field: field, maximum: ConfigurationLimits.leaseSeconds)
+            case "pollMilliseconds":
+                cluster.pollMilliseconds = positive(item, field: field, maximum: ConfigurationLimits.pollMilliseconds) ?? cluster.pollMilliseconds
+            case "instanceId":
+                if let name = string(item, field: field) {
+                    if name.count > 200 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                        fail("'instanceId' must be at most 200 characters without control characters", at: location(item))
+                    } else {
+                        cluster.instanceId = name
+                    }
+                }
+            default: unknown(field, at: fieldKey, known: ["inboxLeaseSeconds", "outboxLeaseSeconds", "pollMilliseconds", "instanceId"])
+            }
+        }
+        return cluster
     }
 
     private mutating func server(_ node: Yams.Node) -> Configuration.Server {
@@ -437,6 +502,16 @@ private struct Reader {
         guard let number = integer(node, field: field) else { return nil }
         guard (1...maximum).contains(number) else {
             fail("'\(field)' must be between 1 and \(maximum)", at: location(node))
+            return nil
+        }
+        return number
+    }
+
+    /// A whole number from 0 to `maximum`.
+    private mutating func count(_ node: Yams.Node, field: String, maximum: Int) -> Int? {
+        guard let number = integer(node, field: field) else { return nil }
+        guard (0...maximum).contains(number) else {
+            fail("'\(field)' must be between 0 and \(maximum)", at: location(node))
             return nil
         }
         return number

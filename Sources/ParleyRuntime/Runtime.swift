@@ -32,6 +32,15 @@ public actor Runtime {
         public var onWorkspace: @Sendable (SessionKey, JSONValue) -> Void
         /// Performs the effects turns need: the deployment's connections (``EffectExecutor``), or none.
         public var effects: any EffectPerformer
+        /// Called when an input's turn failed: with true when it is now dead, false when it will be retried.
+        public var onInputFailure: @Sendable (Bool) -> Void
+        /// Who this runtime claims sessions as: unique among the instances sharing a store (DESIGN §6).
+        public var owner: String
+        /// How long a claim on a session lasts without renewal; claims are renewed every third of it while turns
+        /// run, so only an instance that stopped loses them, and its sessions move on once the lease has passed.
+        public var inboxLease: Duration
+        /// How failed inputs are retried before they are dead.
+        public var poison: PoisonPolicy
 
         /// - Parameter maxConcurrentSessions: how many sessions run turns at once. A turn that waits for an effect
         ///   holds its place without using a core, so the default is large: a hundred sessions each waiting a second
@@ -45,7 +54,11 @@ public actor Runtime {
             onCommit: @escaping @Sendable () -> Void = {},
             observeTurn: @escaping @Sendable (Duration) -> Void = { _ in },
             onWorkspace: @escaping @Sendable (SessionKey, JSONValue) -> Void = { _, _ in },
-            effects: any EffectPerformer = NoConnections()
+            effects: any EffectPerformer = NoConnections(),
+            onInputFailure: @escaping @Sendable (Bool) -> Void = { _ in },
+            owner: String = "local",
+            inboxLease: Duration = .seconds(30),
+            poison: PoisonPolicy = PoisonPolicy()
         ) {
             self.engine = engine
             self.now = now
@@ -56,6 +69,10 @@ public actor Runtime {
             self.observeTurn = observeTurn
             self.onWorkspace = onWorkspace
             self.effects = effects
+            self.onInputFailure = onInputFailure
+            self.owner = owner
+            self.inboxLease = max(inboxLease, .milliseconds(300))
+            self.poison = poison
         }
     }
 
@@ -83,17 +100,40 @@ public actor Runtime {
     /// The hash of the flows new sessions start on.
     public var flowHash: String { current.flows.contentHash }
 
-    /// Keeps the current flow files in the store, so sessions pinned to them can finish after a reload.
+    /// Keeps the current flow files in the store, so sessions pinned to them can finish after a reload, and
+    /// publishes them: every instance sharing the store starts new sessions on them (DESIGN §6).
     public func saveFlowVersion(files: [String: String]) async throws {
-        try await store.saveFlowVersion(FlowVersion(hash: current.flows.contentHash, files: files, createdAt: settings.now()))
+        let now = settings.now()
+        try await store.saveFlowVersion(FlowVersion(hash: current.flows.contentHash, files: files, createdAt: now))
+        try await store.publishFlows(hash: current.flows.contentHash, at: now)
     }
 
-    /// Switches new sessions to other flows; running sessions finish on the version they started with.
+    /// Switches new sessions to other flows and publishes them to the other instances; running sessions finish on
+    /// the version they started with.
     public func reload(flows: FlowSet, files: [String: String]) async throws {
         let engine = Engine(flows: flows, configuration: settings.engine)
-        try await store.saveFlowVersion(FlowVersion(hash: flows.contentHash, files: files, createdAt: settings.now()))
+        let now = settings.now()
+        try await store.saveFlowVersion(FlowVersion(hash: flows.contentHash, files: files, createdAt: now))
+        try await store.publishFlows(hash: flows.contentHash, at: now)
         versions[flows.contentHash] = engine
         current = engine
+    }
+
+    /// Starts new sessions on the flow version another instance published, when it differs from the current one
+    /// and still serves every endpoint; returns the hash switched to, or nil when nothing changed.
+    ///
+    /// - Throws: when the store cannot be read, or the published version cannot be loaded or does not serve the
+    ///   endpoints (the current flows keep serving).
+    public func adoptPublishedFlows(serves: @Sendable (FlowSet) -> Bool) async throws -> String? {
+        guard let published = try await store.publishedFlows(), published != current.flows.contentHash else { return nil }
+        guard let engine = try await engine(for: published) else {
+            throw RuntimeError(code: "unknown_flow_version", message: "the published flow version \(published) is not stored or does not load")
+        }
+        guard serves(engine.flows) else {
+            throw RuntimeError(code: "flows_do_not_serve", message: "the published flow version \(published) does not serve this deployment")
+        }
+        current = engine
+        return published
     }
 
     // MARK: Accepting
@@ -114,6 +154,11 @@ public actor Runtime {
         settings.failpoint("accepted")
         wakeUp?.yield()
         return stored
+    }
+
+    /// Tells ``run(retryInterval:)`` to look for work now: dead inputs were re-driven.
+    public func wake() {
+        wakeUp?.yield()
     }
 
     /// Accepts an input and waits until its turn is committed: the REST endpoint's synchronous answer.
@@ -150,10 +195,11 @@ public actor Runtime {
 
     /// Runs every pending input until none is left: sessions in parallel, each session's inputs in order.
     ///
-    /// Pending inputs are read in arrival order and grouped by session; each group goes to one task, at most
-    /// ``Settings/maxConcurrentSessions`` at a time, and a session is never in two tasks at once. Inputs that
-    /// arrive meanwhile are read when the groups run out. A store failure leaves the session's remaining inputs
-    /// pending for the next call.
+    /// Sessions are claimed from the store (DESIGN §6: with PostgreSQL, other instances claim too) with their
+    /// pending inputs; each claimed session goes to one task, at most ``Settings/maxConcurrentSessions`` at a time,
+    /// and is released when its inputs are done. Inputs that arrive meanwhile are claimed when the batches run out.
+    /// A store failure leaves the session's remaining inputs pending for the next call; an input that fails for
+    /// another reason is retried with backoff, then dead (``PoisonPolicy``).
     public func processPending() async {
         if draining { return }
         draining = true
@@ -166,7 +212,7 @@ public actor Runtime {
             var active = 0
             while true {
                 if next == queue.count {
-                    queue = await pendingBatches(excluding: failed)
+                    queue = await claimBatches(free: limit - active, excluding: failed)
                     next = 0
                     if queue.isEmpty, active == 0 { break }
                 }
@@ -181,24 +227,43 @@ public actor Runtime {
                 active -= 1
                 running.remove(finished.key)
                 if finished.failed { failed.insert(finished.key) }
+                try? await store.releaseInboxClaim(owner: settings.owner, session: finished.key)
             }
         }
     }
 
-    /// Pending inputs grouped by session, sessions in order of their oldest input; sessions that are running or
-    /// failed in this round are left out.
-    private func pendingBatches(excluding failed: Set<SessionKey>) async -> [[InboxEntry]] {
-        let pending = (try? await store.pendingInbox(limit: 1000)) ?? []
-        var batches: [SessionKey: [InboxEntry]] = [:]
-        var order: [SessionKey] = []
-        for entry in pending where !running.contains(entry.key) && !failed.contains(entry.key) {
-            if batches[entry.key] == nil { order.append(entry.key) }
-            batches[entry.key, default: []].append(entry)
+    /// Claims sessions with due inputs, grouped by session in order of their oldest input; sessions that are
+    /// running here or failed in this round are left out (and given back when this runtime does not run them).
+    private func claimBatches(free: Int, excluding failed: Set<SessionKey>) async -> [[InboxEntry]] {
+        guard free > 0 else { return [] }
+        let now = settings.now()
+        let claimed: [[InboxEntry]]
+        do {
+            claimed = try await store.claimInbox(
+                owner: settings.owner,
+                now: now,
+                until: now.addingTimeInterval(Self.seconds(settings.inboxLease)),
+                sessions: free + running.count + failed.count,
+                inputsPerSession: 100
+            )
+        } catch {
+            return []
         }
-        return order.map { batches[$0]! }
+        var batches: [[InboxEntry]] = []
+        for batch in claimed {
+            guard let key = batch.first?.key, !running.contains(key) else { continue }
+            if failed.contains(key) || batches.count == free {
+                try? await store.releaseInboxClaim(owner: settings.owner, session: key)
+                continue
+            }
+            batches.append(batch)
+        }
+        return batches
     }
 
-    /// Processes inputs as they arrive, and retries failed ones every `retryInterval`, until ``stop()``.
+    /// Processes inputs as they arrive, and looks for inputs claimable again (retries, other instances' expired
+    /// claims, inputs accepted elsewhere) every `retryInterval`, until ``stop()``. Meanwhile renews this runtime's
+    /// claims every third of the lease.
     public func run(retryInterval: Duration = .seconds(1)) async {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         wakeUp = continuation
@@ -208,11 +273,21 @@ public actor Runtime {
                 continuation.yield()
             }
         }
+        let store = self.store
+        let settings = self.settings
+        let renewal = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.inboxLease / 3)
+                let until = settings.now().addingTimeInterval(Self.seconds(settings.inboxLease))
+                try? await store.renewInboxClaims(owner: settings.owner, until: until)
+            }
+        }
         continuation.yield()
         for await _ in stream {
             await processPending()
         }
         ticker.cancel()
+        renewal.cancel()
         wakeUp = nil
     }
 
@@ -223,23 +298,57 @@ public actor Runtime {
 
     /// Runs a session's inputs in order. Not isolated to the actor: sessions run their turns in parallel, and
     /// only the lookups of endpoints and flow versions go through the actor.
+    ///
+    /// An input whose turn fails is retried later (its session waits, in order) or, once the policy gives up, left
+    /// dead while the session's next inputs run. A store that cannot be reached, or a claim taken over by another
+    /// instance, ends the batch with the inputs left pending.
     nonisolated private func runTurns(_ entries: [InboxEntry]) async -> (key: SessionKey, failed: Bool) {
+        let key = entries[0].key
         for entry in entries {
             do {
                 try await runTurn(entry)
+            } catch let error as StoreError where error.isAlreadyDone {
+                // Another instance committed it after its claim expired, or it was erased: nothing left to do.
+                continue
+            } catch let error as StoreError where error.isUnavailable || error.isClaimLost {
+                return (key, true)
             } catch {
-                return (entries[0].key, true)
+                guard let id = entry.id else { return (key, true) }
+                let attempts = entry.attempts + 1
+                let now = settings.now()
+                let retryAt = settings.poison.retryDate(afterAttempt: attempts, now: now)
+                do {
+                    try await store.failInput(id: id, attempts: attempts, error: "\(error)", at: now, retryAt: retryAt)
+                } catch {
+                    return (key, true)
+                }
+                settings.onInputFailure(retryAt == nil)
+                // A dead input no longer holds its session back; one waiting for its retry holds it, in order.
+                if retryAt != nil { return (key, false) }
             }
         }
-        return (entries[0].key, false)
+        return (key, false)
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
     /// The shell of a turn: loads what the plan needs, performs the effects the engine asks for, commits, wakes
     /// delivery. What to commit is ``TurnPlan``'s pure decision.
     nonisolated private func runTurn(_ entry: InboxEntry) async throws {
-        guard let id = entry.id, let endpoint = await endpoint(named: entry.key.endpoint) else { return }
+        guard let id = entry.id else { return }
+        guard let endpoint = await endpoint(named: entry.key.endpoint) else {
+            throw PoisonInput("the endpoint '\(entry.key.endpoint)' is not configured")
+        }
         let started = ContinuousClock.now
-        let payload = InboxPayload(json: (try? JSONValue.parse(entry.payload)) ?? .emptyObject)
+        let payload: InboxPayload
+        do {
+            payload = InboxPayload(json: try JSONValue.parse(entry.payload))
+        } catch {
+            throw PoisonInput("the input's payload does not parse: \(error)")
+        }
         let stored = try await store.session(entry.key)
         let profileText = try await store.profile(userId: entry.key.userId)
         let profile = profileText.flatMap { try? JSONValue.parse($0) }?.objectValue ?? [:]
@@ -274,7 +383,9 @@ public actor Runtime {
             workspace: workspace,
             now: settings.now()
         )
-        try await store.commit(commit)
+        var owned = commit
+        owned.owner = settings.owner
+        try await store.commit(owned)
         settings.failpoint("committed")
         settings.observeTurn(ContinuousClock.now - started)
         if !commit.messages.isEmpty { settings.onCommit() }
@@ -315,12 +426,20 @@ public actor Runtime {
     private func endpoint(named name: String) -> Endpoint? { endpoints[name] }
 
     /// The session an input continues: the stored one, unless it expired or its flows are gone; else a new one.
+    ///
+    /// - Throws: ``PoisonInput`` when the stored session, still current, no longer decodes: starting over would
+    ///   silently lose the conversation, so the input waits (and dies) instead (DESIGN §6, *Poison inputs*).
     private func restore(_ stored: StoredSession?, endpoint: Endpoint, acceptedAt: Date) async throws -> (session: Session, engine: Engine) {
-        if let stored, acceptedAt.timeIntervalSince(stored.updatedAt) <= Double(endpoint.sessionTTLMinutes * 60),
-            let json = try? JSONValue.parse(stored.state), let session = try? Session(json: json),
-            let engine = try await engine(for: session.flowHash)
-        {
-            return (session, engine)
+        if let stored, acceptedAt.timeIntervalSince(stored.updatedAt) <= Double(endpoint.sessionTTLMinutes * 60) {
+            let session: Session
+            do {
+                session = try Session(json: try JSONValue.parse(stored.state))
+            } catch {
+                throw PoisonInput("the stored session \(stored.key) no longer decodes: \(error)")
+            }
+            if let engine = try await engine(for: session.flowHash) {
+                return (session, engine)
+            }
         }
         return (try current.startSession(flow: endpoint.flow), current)
     }

@@ -3,21 +3,27 @@ import Logging
 import ParleyFlows
 import ParleyRuntime
 import ParleyScript
+import ParleyStore
 import ServiceLifecycle
 import UnixSignals
 
 /// Runs the runtime's turn loop until graceful shutdown, then lets the turns in progress commit.
 public struct TurnService: Service {
     let runtime: Runtime
+    let pollInterval: Duration
 
-    public init(runtime: Runtime) {
+    /// - Parameter pollInterval: how often the loop looks for inputs it was not woken for (retries, inputs other
+    ///   instances accepted or left behind).
+    public init(runtime: Runtime, pollInterval: Duration = .seconds(1)) {
         self.runtime = runtime
+        self.pollInterval = pollInterval
     }
 
     public func run() async throws {
         let runtime = self.runtime
+        let pollInterval = self.pollInterval
         await withGracefulShutdownHandler {
-            await runtime.run()
+            await runtime.run(retryInterval: pollInterval)
         } onGracefulShutdown: {
             Task { await runtime.stop() }
         }
@@ -141,5 +147,115 @@ public enum FlowFiles {
             let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             return "\(file)|\(size)|\(modified)"
         }.joined(separator: "\n")
+    }
+}
+
+/// Follows the flow version other instances publish (DESIGN §6: reloads through one instance are seen by all):
+/// polls the store and starts new sessions on a newly published version that serves this deployment.
+public struct SharedFlowsService: Service {
+    let server: ParleyServer
+    let interval: Duration
+    let logger: Logger
+
+    public init(server: ParleyServer, interval: Duration, logger: Logger) {
+        self.server = server
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let configuration = server.configuration
+        var lastProblem: String?
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            // The sleep ends early on graceful shutdown, which then ends the loop.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            do {
+                if let hash = try await server.runtime.adoptPublishedFlows(serves: { configuration.problems(serving: $0).isEmpty }) {
+                    server.metrics.reload(.applied)
+                    logger.info("flows published by another instance adopted", metadata: ["flowHash": "\(hash)"])
+                }
+                lastProblem = nil
+            } catch {
+                let problem = "\(error)"
+                if problem != lastProblem {
+                    logger.error("published flows not adopted; the current flows keep serving", metadata: ["error": "\(problem)"])
+                }
+                lastProblem = problem
+            }
+        }
+    }
+}
+
+/// Prunes what the retention settings no longer keep (DESIGN §6, *Retention*): every interval, in batches, with a
+/// pause between batches so turns and deliveries waiting for the store go first.
+public struct RetentionService: Service {
+    let store: any Store
+    let retention: Configuration.Retention
+    let now: @Sendable () -> Date
+    let logger: Logger
+    let metrics: ServerMetrics
+
+    public init(
+        store: any Store,
+        retention: Configuration.Retention,
+        metrics: ServerMetrics,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.retention = retention
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The cutoffs at `date`: each kind's age in days before it.
+    public static func cutoffs(_ retention: Configuration.Retention, at date: Date) -> RetentionCutoffs {
+        func before(_ days: Int) -> Date { date.addingTimeInterval(-Double(days) * 86_400) }
+        return RetentionCutoffs(
+            transcripts: before(retention.transcriptsDays),
+            delivered: before(retention.deliveredDays),
+            inbox: before(retention.inboxDays),
+            dead: before(retention.deadDays),
+            sessions: before(retention.sessionsDays)
+        )
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await pruneOnce()
+            let interval = Duration.seconds(retention.intervalSeconds)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// Prunes until a batch comes back short; returns what went.
+    @discardableResult
+    public func pruneOnce() async -> PruneCounts {
+        var total = PruneCounts()
+        let cutoffs = Self.cutoffs(retention, at: now())
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let counts = try await store.prune(cutoffs, limit: retention.batchSize)
+                total = total + counts
+                metrics.pruned(counts)
+                if counts.largest < retention.batchSize { break }
+                try? await Task.sleep(for: .milliseconds(10))
+            } catch {
+                logger.error("retention could not prune; it tries again later", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        if total.largest > 0 {
+            logger.info(
+                "retention pruned",
+                metadata: [
+                    "inbox": "\(total.inbox)", "deadInputs": "\(total.deadInputs)", "delivered": "\(total.delivered)",
+                    "deadLetters": "\(total.deadMessages)", "transcripts": "\(total.transcripts)", "sessions": "\(total.sessions)",
+                ]
+            )
+        }
+        return total
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import ParleyEndpoints
 import ParleyFlows
 import ParleyRuntime
@@ -83,6 +84,35 @@ extension ParleyServer {
             if retried > 0 { self.wakeDelivery() }
             return JSONResponse.make(["retried": .number(Double(retried))])
         }
+        api.get("/inbox") { request, context in
+            try self.authorize(request)
+            let status = try AdminRequest.inboxStatus(request.uri.queryParameters.get("status"))
+            let limit = try AdminRequest.limit(request.uri.queryParameters.get("limit"))
+            let inputs = try await self.store.inputs(status: status, limit: limit).map(Self.describe)
+            return JSONResponse.make(["inputs": .array(inputs)])
+        }
+        api.post("/inbox/retry") { request, context in
+            try self.authorize(request)
+            let body = try await Self.collect(request, limit: 1_048_576)
+            let ids = try AdminRequest.retryIds(body: body)
+            let retried = try await self.store.retryDeadInputs(ids: ids, now: Date())
+            if retried > 0 { await self.runtime.wake() }
+            return JSONResponse.make(["retried": .number(Double(retried))])
+        }
+        api.delete("/users/{userId}") { request, context in
+            try self.authorize(request)
+            let userId = try AdminRequest.userId(Self.parameter("userId", of: context))
+            let counts = try await self.store.eraseUser(userId)
+            self.logger.notice(
+                "user erased",
+                metadata: ["parley.erased": "\(counts.profiles + counts.sessions + counts.transcripts + counts.inbox + counts.outbox) rows"]
+            )
+            return JSONResponse.make([
+                "profiles": .number(Double(counts.profiles)), "sessions": .number(Double(counts.sessions)),
+                "transcripts": .number(Double(counts.transcripts)), "inbox": .number(Double(counts.inbox)),
+                "outbox": .number(Double(counts.outbox)),
+            ])
+        }
     }
 
     /// Constant-time comparison with the configured admin token; no token configured turns the API off.
@@ -121,6 +151,17 @@ extension ParleyServer {
         return [
             "endpoint": .string(session.key.endpoint), "userId": .string(session.key.userId), "sessionId": .string(session.key.sessionId),
             "flowHash": .string(session.flowHash), "updatedAt": .string(Runtime.timestamp(session.updatedAt)), "turns": turns,
+        ]
+    }
+
+    /// An input as the inbox list shows it: where it belongs and why it failed, never its payload (which may be
+    /// sensitive).
+    private static func describe(_ input: InboxEntry) -> JSONValue {
+        [
+            "id": .number(Double(input.id ?? 0)), "status": .string(input.status.rawValue), "attempts": .number(Double(input.attempts)),
+            "endpoint": .string(input.key.endpoint), "userId": .string(input.key.userId), "sessionId": .string(input.key.sessionId),
+            "kind": .string(input.kind), "traceId": .string(input.traceId), "acceptedAt": .string(Runtime.timestamp(input.acceptedAt)),
+            "lastError": input.lastError.map(JSONValue.string) ?? .null,
         ]
     }
 

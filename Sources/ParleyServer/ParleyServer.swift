@@ -59,6 +59,11 @@ public final class ParleyServer: Sendable {
             workspaces.publish(key, state)
             notify(key, state)
         }
+        let failure = settings.onInputFailure
+        settings.onInputFailure = { dead in
+            metrics.inputFailed(dead: dead)
+            failure(dead)
+        }
         let observe = settings.observeTurn
         settings.observeTurn = { duration in
             metrics.turnDuration.recordNanoseconds(duration.nanoseconds)
@@ -125,6 +130,7 @@ public final class ParleyServer: Sendable {
     private func metricsText() async throws -> Response {
         if let pending = try? await store.countMessages(status: .pending) { metrics.outboxDepth.set(to: Double(pending)) }
         if let dead = try? await store.countMessages(status: .dead) { metrics.deadLetters.set(to: Double(dead)) }
+        if let dead = try? await store.countInputs(status: .dead) { metrics.deadInputs.set(to: Double(dead)) }
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -1,3 +1,4 @@
+import ParleyStore
 import Prometheus
 import Synchronization
 
@@ -9,6 +10,7 @@ public final class ServerMetrics: Sendable {
     let turnDuration: DurationHistogram
     let outboxDepth: Gauge
     let deadLetters: Gauge
+    let deadInputs: Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -22,6 +24,7 @@ public final class ServerMetrics: Sendable {
         )
         outboxDepth = registry.makeGauge(name: "parley_outbox_depth", help: "Messages waiting to be delivered")
         deadLetters = registry.makeGauge(name: "parley_dead_letters", help: "Messages that gave up (dead letters)")
+        deadInputs = registry.makeGauge(name: "parley_dead_inputs", help: "Inputs whose turn failed too often (dead inputs)")
         // Both reload counters exist from the start, so a dashboard sees 0 rather than no series.
         _ = reloadCounter(.applied)
         _ = reloadCounter(.rejected)
@@ -54,6 +57,27 @@ public final class ServerMetrics: Sendable {
             name: "parley_requests_total",
             labels: [("endpoint", endpoint), ("status", String(status))],
             help: "Endpoint requests by endpoint and status"
+        ).increment()
+    }
+
+    /// Counts rows retention removed: `parley_retention_pruned_total{kind}`.
+    func pruned(_ counts: PruneCounts) {
+        let kinds = [
+            ("inbox", counts.inbox), ("deadInputs", counts.deadInputs), ("delivered", counts.delivered),
+            ("deadLetters", counts.deadMessages), ("transcripts", counts.transcripts), ("sessions", counts.sessions),
+        ]
+        for (kind, count) in kinds where count > 0 {
+            registry.makeCounter(name: "parley_retention_pruned_total", labels: [("kind", kind)], help: "Rows removed by retention, by kind")
+                .increment(by: Int64(count))
+        }
+    }
+
+    /// Counts inputs whose turn failed: `parley_input_failures_total{outcome="retry|dead"}`.
+    public func inputFailed(dead: Bool) {
+        registry.makeCounter(
+            name: "parley_input_failures_total",
+            labels: [("outcome", dead ? "dead" : "retry")],
+            help: "Inputs whose turn could not be loaded, run or committed, by what happens next"
         ).increment()
     }
 }

@@ -3,24 +3,51 @@ import Foundation
 /// Everything Parley keeps: sessions, profiles, transcripts, the inbox of accepted inputs, the outbox of outgoing
 /// messages, flow versions and API keys.
 ///
-/// One protocol, several backends (SQLite embedded, PostgreSQL shared), all held to the same conformance suite
-/// (`Tests/ParleyStoreTests`). Payloads (session state, inputs, transcript entries, message bodies) are JSON text
-/// that the runtime writes and reads; the store indexes only what it must find things by.
+/// One protocol, several backends (`ParleySQLite` embedded, `ParleyPostgres` shared by many instances), all held to
+/// the same conformance suite (`Tests/ParleyStoreTests`). Payloads (session state, inputs, transcript entries,
+/// message bodies) are JSON text that the runtime writes and reads; the store indexes only what it must find things
+/// by.
 ///
 /// Guarantees every backend gives:
 /// - ``accept(_:)`` returns only once the entry is durable.
 /// - ``commit(_:)`` is one transaction: the inbox entry is marked processed, the session and profile written, the
 ///   transcript entry appended and the outgoing messages enqueued — all or nothing. Committing an inbox entry that
-///   is already processed throws ``StoreError/alreadyProcessed``, so a turn can never be committed twice.
-/// - ``dueMessages(now:limit:)`` never offers a session's message while an earlier message of the same session
-///   is still pending: delivery is in order per session.
+///   is already processed throws ``StoreError/alreadyProcessed``, so a turn can never be committed twice; a commit
+///   made under a claim (``TurnCommit/owner``) throws ``StoreError/claimLost`` once another owner holds the session.
+/// - **Claims** (DESIGN §6, *Many instances*): ``claimInbox(owner:now:until:sessions:inputsPerSession:)`` hands a
+///   session's pending inputs to one owner at a time, and ``claimMessages(owner:now:until:limit:)`` a session's
+///   next message; a claim lasts until its lease ends (`until`), so the work of an owner that dies is taken over
+///   by the others once its leases expire. An owner may claim again what it already holds.
+/// - A session's inputs are offered in arrival order, and only while its oldest pending input is due: an input
+///   waiting for a retry (``failInput(id:attempts:error:at:retryAt:)``) holds its session's later inputs back until it
+///   runs or is dead, and never holds back other sessions.
+/// - ``claimMessages(owner:now:until:limit:)`` never offers a session's message while an earlier message of the
+///   same session is still pending: delivery is in order per session.
 public protocol Store: Sendable {
     // MARK: Inbox
 
     /// Stores an accepted input durably and returns it with its ``InboxEntry/id`` (arrival order).
     func accept(_ entry: InboxEntry) async throws -> InboxEntry
-    /// Unprocessed inbox entries, oldest first.
+    /// Pending inbox entries (claimed or not, due or not), oldest first.
     func pendingInbox(limit: Int) async throws -> [InboxEntry]
+    /// Claims for `owner`, until `until`, up to `sessions` sessions whose oldest pending input is due at `now` and
+    /// that no other owner holds, and returns each claimed session's pending inputs (at most `inputsPerSession`,
+    /// oldest first), sessions in the order of their oldest input.
+    func claimInbox(owner: String, now: Date, until: Date, sessions: Int, inputsPerSession: Int) async throws -> [[InboxEntry]]
+    /// Extends every inbox claim `owner` holds to `until`: a turn waiting on an effect keeps its session.
+    func renewInboxClaims(owner: String, until: Date) async throws
+    /// Gives a session back; nothing happens when `owner` does not hold it.
+    func releaseInboxClaim(owner: String, session: SessionKey) async throws
+    /// Records that a pending input's turn could not be loaded, run or committed at `at`: it is retried from
+    /// `retryAt`, or, when `retryAt` is nil, it becomes a dead input and its session's later inputs go on.
+    func failInput(id: Int64, attempts: Int, error: String, at: Date, retryAt: Date?) async throws
+    /// Inputs in a state, oldest first.
+    func inputs(status: InboxEntry.Status, limit: Int) async throws -> [InboxEntry]
+    /// How many inputs are in a state.
+    func countInputs(status: InboxEntry.Status) async throws -> Int
+    /// Puts dead inputs back in the inbox (all of them when `ids` is nil), due at `now` with attempts reset; returns
+    /// how many. A revived input runs after the later inputs of its session that already ran.
+    func retryDeadInputs(ids: [Int64]?, now: Date) async throws -> Int
 
     // MARK: Turns
 
@@ -39,12 +66,17 @@ public protocol Store: Sendable {
     /// A session's transcript entries in commit order (turn numbers start again at 1 when an expired session
     /// restarts under the same id).
     func transcript(_ key: SessionKey) async throws -> [TranscriptRecord]
+    /// The transcript entry a session committed for an accepted input, if its turn ran.
+    func transcriptEntry(_ key: SessionKey, traceId: String) async throws -> TranscriptRecord?
 
     // MARK: Outbox
 
     /// Pending messages whose next attempt is due at `now`, at most one per session (its oldest pending one),
-    /// oldest first.
+    /// oldest first, whoever holds them (for inspection: delivery uses ``claimMessages(owner:now:until:limit:)``).
     func dueMessages(now: Date, limit: Int) async throws -> [OutgoingMessage]
+    /// Claims for `owner`, until `until`, up to `limit` of the messages ``dueMessages(now:limit:)`` would offer
+    /// that no other owner holds, oldest first. Recording the attempt's outcome releases the claim.
+    func claimMessages(owner: String, now: Date, until: Date, limit: Int) async throws -> [OutgoingMessage]
     /// The earliest `nextAttemptAt` of the messages ``dueMessages(now:limit:)`` can offer (each session's oldest
     /// pending message), so a delivery loop knows how long it may sleep. A later message blocked behind an earlier
     /// one does not count: the loop would wake to find nothing due and spin.
@@ -53,7 +85,7 @@ public protocol Store: Sendable {
     /// Records a failed attempt and when to try again.
     func scheduleRetry(id: Int64, attempts: Int, nextAttemptAt: Date, error: String) async throws
     /// Gives up on a message: it becomes a dead letter, and the session's later messages may go on.
-    func markDead(id: Int64, attempts: Int, error: String) async throws
+    func markDead(id: Int64, attempts: Int, error: String, at: Date) async throws
     /// Messages in a state, oldest first.
     func messages(status: OutgoingMessage.Status, limit: Int) async throws -> [OutgoingMessage]
     /// How many messages are in a state (for the outbox depth and dead-letter metrics).
@@ -66,6 +98,10 @@ public protocol Store: Sendable {
     /// Keeps the flow files of a content hash, so sessions pinned to it can finish after a reload. Idempotent.
     func saveFlowVersion(_ version: FlowVersion) async throws
     func flowVersion(hash: String) async throws -> FlowVersion?
+    /// Makes a saved flow version the one new sessions start on, for every instance sharing the store.
+    func publishFlows(hash: String, at: Date) async throws
+    /// The flow version last published, if any.
+    func publishedFlows() async throws -> String?
 
     // MARK: API keys
 
@@ -74,6 +110,15 @@ public protocol Store: Sendable {
     func keys(endpoint: String) async throws -> [APIKeyRecord]
     /// Revokes a key; false when the endpoint has no such active key.
     func revokeKey(endpoint: String, id: String, at: Date) async throws -> Bool
+
+    // MARK: Retention and erasure
+
+    /// Removes up to `limit` rows of each kind older than its cutoff and returns how many of each went. Call it
+    /// again while any count reaches `limit`; each call is short, so turns are never held up for long.
+    func prune(_ cutoffs: RetentionCutoffs, limit: Int) async throws -> PruneCounts
+    /// Removes a user's profile, sessions, workspaces, transcripts, inbox and outbox rows on every endpoint (DESIGN
+    /// §5.6). A backend that keeps erased bytes elsewhere (SQLite's write-ahead log) clears them before returning.
+    func eraseUser(_ userId: String) async throws -> ErasureCounts
 }
 
 /// Identifies a session: DESIGN §4 keys sessions by endpoint, user and session id.
@@ -93,6 +138,11 @@ public struct SessionKey: Sendable, Hashable, Codable, CustomStringConvertible {
 
 /// An accepted input waiting for its turn.
 public struct InboxEntry: Sendable, Hashable {
+    /// Where an input is: waiting for (or retrying) its turn, done, or given up on after repeated failures.
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case pending, processed, dead
+    }
+
     /// Assigned by ``Store/accept(_:)``; increases in arrival order.
     public var id: Int64?
     /// Unique per accepted request; returned to the client.
@@ -103,14 +153,32 @@ public struct InboxEntry: Sendable, Hashable {
     /// The input as JSON text.
     public var payload: String
     public var acceptedAt: Date
+    public var status: Status
+    /// Failed attempts at its turn (see ``Store/failInput(id:attempts:error:at:retryAt:)``).
+    public var attempts: Int
+    /// Why the last attempt failed.
+    public var lastError: String?
 
-    public init(id: Int64? = nil, traceId: String, key: SessionKey, kind: String, payload: String, acceptedAt: Date) {
+    public init(
+        id: Int64? = nil,
+        traceId: String,
+        key: SessionKey,
+        kind: String,
+        payload: String,
+        acceptedAt: Date,
+        status: Status = .pending,
+        attempts: Int = 0,
+        lastError: String? = nil
+    ) {
         self.id = id
         self.traceId = traceId
         self.key = key
         self.kind = kind
         self.payload = payload
         self.acceptedAt = acceptedAt
+        self.status = status
+        self.attempts = attempts
+        self.lastError = lastError
     }
 }
 
@@ -218,6 +286,9 @@ public struct TurnCommit: Sendable, Hashable {
     public var eraseInput: Bool
     /// The session's voice copilot workspace after the turn (JSON text), when it is to be written.
     public var workspace: String?
+    /// The owner whose inbox claim the turn ran under; the commit fails with ``StoreError/claimLost`` when another
+    /// owner holds the session now. Nil commits without looking at claims.
+    public var owner: String?
 
     public init(
         inboxId: Int64,
@@ -226,7 +297,8 @@ public struct TurnCommit: Sendable, Hashable {
         transcript: TranscriptRecord? = nil,
         messages: [OutgoingMessage] = [],
         eraseInput: Bool = false,
-        workspace: String? = nil
+        workspace: String? = nil,
+        owner: String? = nil
     ) {
         self.inboxId = inboxId
         self.session = session
@@ -235,6 +307,7 @@ public struct TurnCommit: Sendable, Hashable {
         self.messages = messages
         self.eraseInput = eraseInput
         self.workspace = workspace
+        self.owner = owner
     }
 }
 
@@ -280,6 +353,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: String, Sendable, Hashable {
         case alreadyProcessed = "already_processed"
         case unknownInboxEntry = "unknown_inbox_entry"
+        case claimLost = "claim_lost"
+        case rejected
         case unavailable
     }
 
@@ -295,12 +370,103 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func alreadyProcessed(_ id: Int64) -> StoreError { StoreError(.alreadyProcessed, "inbox entry \(id) is already processed") }
     /// The inbox entry of a commit does not exist.
     public static func unknownInboxEntry(_ id: Int64) -> StoreError { StoreError(.unknownInboxEntry, "no inbox entry \(id)") }
+    /// The session of a commit is held by another owner now: its lease ran out and another instance took it over.
+    public static func claimLost(_ key: SessionKey, owner: String) -> StoreError {
+        StoreError(.claimLost, "session \(key) is no longer claimed by \(owner)")
+    }
+    /// The database refused the data itself (a constraint, a value it cannot hold): trying again will not help.
+    public static func rejected(_ message: String) -> StoreError { StoreError(.rejected, message) }
     /// The database cannot be reached or opened.
     public static func unavailable(_ message: String) -> StoreError { StoreError(.unavailable, message) }
 
     public var codeName: String { code.rawValue }
+    /// True when the database itself could not be used: the operation may succeed later, unchanged.
+    public var isUnavailable: Bool { code == .unavailable }
+    /// True when the inbox entry of a commit was committed already or no longer exists: the turn has nothing to do.
+    public var isAlreadyDone: Bool { code == .alreadyProcessed || code == .unknownInboxEntry }
+    /// True when another owner holds the session now.
+    public var isClaimLost: Bool { code == .claimLost }
     public var description: String { "\(code.rawValue): \(message)" }
 
     public static func == (lhs: StoreError, rhs: StoreError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}
+
+/// The ages past which ``Store/prune(_:limit:)`` removes rows (DESIGN §6, *Retention*): every date is a cutoff, rows
+/// older than it go.
+public struct RetentionCutoffs: Sendable, Hashable {
+    /// Transcript entries created before this.
+    public var transcripts: Date
+    /// Delivered messages delivered before this.
+    public var delivered: Date
+    /// Processed inbox rows processed before this.
+    public var inbox: Date
+    /// Dead letters and dead inputs that died before this.
+    public var dead: Date
+    /// Sessions (and their workspaces) last updated before this.
+    public var sessions: Date
+
+    public init(transcripts: Date, delivered: Date, inbox: Date, dead: Date, sessions: Date) {
+        self.transcripts = transcripts
+        self.delivered = delivered
+        self.inbox = inbox
+        self.dead = dead
+        self.sessions = sessions
+    }
+}
+
+/// How many rows one ``Store/prune(_:limit:)`` call removed.
+public struct PruneCounts: Sendable, Hashable, Codable {
+    public var transcripts = 0
+    public var delivered = 0
+    public var inbox = 0
+    /// Dead letters.
+    public var deadMessages = 0
+    public var deadInputs = 0
+    public var sessions = 0
+
+    public init() {}
+
+    /// The largest count: prune again while it reaches the batch size.
+    public var largest: Int { max(transcripts, delivered, inbox, deadMessages, deadInputs, sessions) }
+
+    public static func + (lhs: PruneCounts, rhs: PruneCounts) -> PruneCounts {
+        var sum = PruneCounts()
+        sum.transcripts = lhs.transcripts + rhs.transcripts
+        sum.delivered = lhs.delivered + rhs.delivered
+        sum.inbox = lhs.inbox + rhs.inbox
+        sum.deadMessages = lhs.deadMessages + rhs.deadMessages
+        sum.deadInputs = lhs.deadInputs + rhs.deadInputs
+        sum.sessions = lhs.sessions + rhs.sessions
+        return sum
+    }
+}
+
+/// What ``Store/eraseUser(_:)`` removed: DESIGN §5.6's answer `{profiles, sessions, transcripts, inbox, outbox}`.
+public struct ErasureCounts: Sendable, Hashable, Codable {
+    public var profiles: Int
+    public var sessions: Int
+    public var transcripts: Int
+    public var inbox: Int
+    public var outbox: Int
+
+    public init(profiles: Int = 0, sessions: Int = 0, transcripts: Int = 0, inbox: Int = 0, outbox: Int = 0) {
+        self.profiles = profiles
+        self.sessions = sessions
+        self.transcripts = transcripts
+        self.inbox = inbox
+        self.outbox = outbox
+    }
+}
+
+// Every backend keeps dates as whole milliseconds since 1970, rounded to the nearest millisecond: a date read back
+// is the written date rounded to the millisecond, and equal dates compare equal in SQL.
+extension Date {
+    /// The date as whole milliseconds since 1970, as the stores keep it.
+    public var storeMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    /// The date of a stored millisecond count.
+    public init(storeMilliseconds milliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
 }

@@ -101,7 +101,7 @@ struct ChatCommand: AsyncParsableCommand {
     /// so the session can be listed, exported and replayed afterwards.
     private func chatThroughStore(flowSet: FlowSet, flow: String, files: [String], deployment: Configuration?, executor: EffectExecutor?) async throws
     {
-        let store = try StoreSource.open(deployment ?? StoreSource.configuration("parley.yaml"))
+        let store = try await StoreSource.open(deployment ?? StoreSource.configuration("parley.yaml"))
         let endpoint = Endpoint(name: "cli", kind: .rest, urlToken: String(repeating: "0", count: 64), flow: flow)
         let fixed = now.flatMap { ISO8601DateFormatter().date(from: $0) }
         let runtime = Runtime(

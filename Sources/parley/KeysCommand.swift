@@ -20,14 +20,14 @@ struct KeysCommand: AsyncParsableCommand {
         var config = "parley.yaml"
 
         /// The store, after checking that the configuration has the endpoint.
-        func open() throws -> any Store {
+        func open() async throws -> any Store {
             let configuration = try StoreSource.configuration(config)
             guard configuration.endpoint(named: endpoint) != nil else {
                 throw UsageError(
                     "\(config) has no endpoint '\(endpoint)' (endpoints: \(configuration.endpoints.map(\.name).joined(separator: ", ")))"
                 )
             }
-            return try StoreSource.open(configuration)
+            return try await StoreSource.open(configuration)
         }
     }
 
@@ -40,7 +40,7 @@ struct KeysCommand: AsyncParsableCommand {
         var name = "key"
 
         func run() async throws {
-            let store = try options.open()
+            let store = try await options.open()
             let (record, key) = APIKeys.make(endpoint: options.endpoint, name: name, now: Date())
             try await store.createKey(record)
             emit("id: \(record.id)")

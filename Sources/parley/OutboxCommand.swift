@@ -47,7 +47,7 @@ struct OutboxCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try StoreSource.open(StoreSource.configuration(config))
+            let store = try await StoreSource.open(StoreSource.configuration(config))
             var messages: [OutgoingMessage]
             if let status {
                 messages = try await store.messages(status: status.status, limit: limit)
@@ -82,7 +82,7 @@ struct OutboxCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try StoreSource.open(StoreSource.configuration(config))
+            let store = try await StoreSource.open(StoreSource.configuration(config))
             let count = try await store.retryDead(ids: all ? nil : ids, now: Date())
             emit("\(count) dead \(count == 1 ? "letter" : "letters") queued for delivery")
         }

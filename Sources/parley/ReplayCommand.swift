@@ -113,7 +113,7 @@ struct ReplayCommand: AsyncParsableCommand {
             flowSet = flows
         } else {
             guard let deployment else { throw UsageError("--recorded-flows needs a configuration") }
-            let store = try StoreSource.open(deployment)
+            let store = try await StoreSource.open(deployment)
             guard let version = try await store.flowVersion(hash: transcript.flowHash) else {
                 throw UsageError("the store has no flow version \(transcript.flowHash)")
             }

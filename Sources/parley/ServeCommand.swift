@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         for diagnostic in loaded.diagnostics { FileHandleOutput.standardError(diagnostic.description) }
         guard let flows = loaded.flowSet else { throw ExitCode(1) }
         if let problem = configuration.problems(serving: flows).first { throw UsageError("\(config): \(problem)") }
-        let store = try StoreSource.open(configuration)
+        let store = try await StoreSource.open(configuration)
 
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -48,10 +48,17 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "parley")
 
+        let owner = Self.instanceId(configuration)
+        let poll: Duration = configuration.sharedStore ? .milliseconds(configuration.cluster.pollMilliseconds) : .seconds(1)
         let delivery = DeliveryService(
             store: store,
             endpoints: configuration.endpoints,
-            settings: DeliveryService.Settings(configuration: configuration.delivery),
+            settings: DeliveryService.Settings(
+                configuration: configuration.delivery,
+                owner: owner,
+                lease: configuration.cluster.outboxLeaseSeconds.map(TimeInterval.init),
+                pollInterval: configuration.sharedStore ? poll : .seconds(5)
+            ),
             logger: Logger(label: "parley.delivery")
         )
         let engine = EngineConfiguration(
@@ -65,7 +72,13 @@ struct ServeCommand: AsyncParsableCommand {
             flows: flows,
             store: store,
             registry: registry,
-            settings: Runtime.Settings(engine: engine, onCommit: { delivery.wake() }, effects: effects),
+            settings: Runtime.Settings(
+                engine: engine,
+                onCommit: { delivery.wake() },
+                effects: effects,
+                owner: owner,
+                inboxLease: .seconds(configuration.cluster.inboxLeaseSeconds)
+            ),
             logger: logger,
             restTimeout: .seconds(configuration.server.restTimeoutSeconds)
         )
@@ -79,7 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 // With port 0 the system picks one: report the one bound.
                 let bound = channel.localAddress?.port ?? port
-                logger.info("listening", metadata: ["address": "http://\(host):\(bound)", "flowHash": "\(flows.contentHash)"])
+                logger.info(
+                    "listening",
+                    metadata: ["address": "http://\(host):\(bound)", "flowHash": "\(flows.contentHash)", "instance": "\(owner)"]
+                )
                 FileHandleOutput.standardError("parley: serving \(configuration.endpoints.count) endpoints on http://\(host):\(bound)")
             },
             logger: logger
@@ -87,13 +103,31 @@ struct ServeCommand: AsyncParsableCommand {
         // Shut down in reverse order: refuse new requests, drain HTTP, let turns commit, then stop delivering.
         let group = ServiceGroup(
             services: [
-                delivery, EffectService(executor: effects), TurnService(runtime: server.runtime),
-                FlowReloadService(server: server, folder: configuration.flows, watch: watch, logger: logger), app,
+                delivery, EffectService(executor: effects), TurnService(runtime: server.runtime, pollInterval: poll),
+                FlowReloadService(server: server, folder: configuration.flows, watch: watch, logger: logger),
+                SharedFlowsService(server: server, interval: max(poll, .seconds(1)), logger: logger),
+                RetentionService(
+                    store: store,
+                    retention: configuration.retention,
+                    metrics: server.metrics,
+                    logger: Logger(label: "parley.retention")
+                ),
+                app,
                 ShutdownNotice(server: server),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
         try await group.run()
+    }
+
+    /// The name this instance claims work under: `cluster.instanceId`, else `HOST:PORT` of the machine and the
+    /// server's port, which no other live instance on the machine can share; with port 0 a random suffix stands in.
+    /// A restarted instance with the same name takes its claims back at once instead of waiting for their leases.
+    static func instanceId(_ configuration: Configuration) -> String {
+        if let id = configuration.cluster.instanceId { return id }
+        let host = ProcessInfo.processInfo.hostName
+        let port = configuration.server.port
+        return port == 0 ? "\(host):0-\(UUID().uuidString.prefix(8).lowercased())" : "\(host):\(port)"
     }
 }

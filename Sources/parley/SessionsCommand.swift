@@ -5,12 +5,12 @@ import ParleyFlows
 import ParleyRuntime
 import ParleyStore
 
-/// `parley sessions list|show|export`: reads sessions and transcripts from the store.
+/// `parley sessions list|show|export|erase`: reads sessions and transcripts from the store, and erases a user.
 struct SessionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sessions",
-        abstract: "List sessions, show one, or export its transcript as JSON Lines.",
-        subcommands: [List.self, Show.self, Export.self]
+        abstract: "List sessions, show one, export its transcript as JSON Lines, or erase a user.",
+        subcommands: [List.self, Show.self, Export.self, Erase.self]
     )
 
     struct StoreOptions: ParsableArguments {
@@ -43,7 +43,7 @@ struct SessionsCommand: AsyncParsableCommand {
         var limit = 100
 
         func run() async throws {
-            let store = try StoreSource.open(StoreSource.configuration(self.store.config))
+            let store = try await StoreSource.open(StoreSource.configuration(self.store.config))
             let sessions = try await store.sessions(endpoint: endpoint, limit: limit)
             for session in sessions {
                 let state = try? JSONValue.parse(session.state)
@@ -57,6 +57,35 @@ struct SessionsCommand: AsyncParsableCommand {
         }
     }
 
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a user everywhere: profile, sessions, transcripts, inbox and outbox rows on every endpoint.",
+            discussion: "Prints the counts removed as JSON ({profiles, sessions, transcripts, inbox, outbox}), as "
+                + "DELETE /api/v1/users/{userId} answers. On SQLite the write-ahead log is checkpointed, so no copy of "
+                + "the erased content remains in the files."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The user id.")
+        var user: String
+
+        func validate() throws {
+            guard !user.isEmpty else { throw ValidationError("--user must not be empty") }
+        }
+
+        func run() async throws {
+            let store = try await StoreSource.open(StoreSource.configuration(self.store.config))
+            let counts = try await store.eraseUser(user)
+            let json: JSONValue = [
+                "profiles": .number(Double(counts.profiles)), "sessions": .number(Double(counts.sessions)),
+                "transcripts": .number(Double(counts.transcripts)), "inbox": .number(Double(counts.inbox)),
+                "outbox": .number(Double(counts.outbox)),
+            ]
+            emit(json.canonicalJSON)
+        }
+    }
+
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a session's state and its turns.")
 
@@ -64,7 +93,7 @@ struct SessionsCommand: AsyncParsableCommand {
         @OptionGroup var session: SessionOptions
 
         func run() async throws {
-            let store = try StoreSource.open(StoreSource.configuration(self.store.config))
+            let store = try await StoreSource.open(StoreSource.configuration(self.store.config))
             guard let stored = try await store.session(session.key) else { throw SessionsCommand.notFound(session.key) }
             emit("session \(session.key)")
             emit("updated \(Runtime.timestamp(stored.updatedAt))  flows \(stored.flowHash)")
@@ -87,7 +116,7 @@ struct SessionsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try StoreSource.configuration(self.store.config)
-            let store = try StoreSource.open(configuration)
+            let store = try await StoreSource.open(configuration)
             let records = try await store.transcript(session.key)
             guard !records.isEmpty else { throw SessionsCommand.notFound(session.key) }
             let transcript = try Transcript(key: session.key, records: records)

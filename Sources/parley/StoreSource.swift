@@ -1,5 +1,8 @@
 import Foundation
+import Logging
+import ParleyPostgres
 import ParleyRuntime
+import ParleySQLite
 import ParleyStore
 
 /// Opening the configured store for commands that read it.
@@ -14,8 +17,9 @@ enum StoreSource {
         }
     }
 
-    /// Opens the store the configuration names.
-    static func open(_ configuration: Configuration) throws -> any Store {
+    /// Opens the store the configuration names: the SQLite file, or a connection pool to PostgreSQL (migrated on
+    /// first use).
+    static func open(_ configuration: Configuration) async throws -> any Store {
         let location = configuration.store
         if location.hasPrefix("sqlite:") {
             let path = String(location.dropFirst("sqlite:".count))
@@ -25,6 +29,16 @@ enum StoreSource {
                 throw UsageError("cannot open the SQLite store at \(path): \(error)")
             }
         }
-        throw UsageError("the store '\(location.prefix(while: { $0 != ":" })):...' is not supported by this build (use sqlite:PATH)")
+        let postgres: PostgresLocation
+        do {
+            postgres = try PostgresLocation(url: location)
+        } catch {
+            throw UsageError("'store': \((error as? StoreError)?.message ?? "\(error)")")
+        }
+        do {
+            return try await PostgresStore.connect(postgres, logger: Logger(label: "parley.store"))
+        } catch {
+            throw UsageError((error as? StoreError)?.message ?? "\(error)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ParleyDelivery
 import ParleyRuntime
+import ParleySQLite
 import ParleyStore
 import ParleyTestSupport
 import Testing
@@ -157,7 +158,8 @@ struct DeliveryServiceTests {
         let service = DeliveryService(
             store: store,
             endpoints: [DeliveryFixture.endpoint(webhook: first.url)],
-            settings: DeliveryFixture.settings(clock: clock, timeoutMs: 1000),
+            // Refused connections fail at once; the timeout only has to outlast a loaded machine's answers.
+            settings: DeliveryFixture.settings(clock: clock, timeoutMs: 10_000),
             logger: DeliveryFixture.quietLogger
         )
         for session in ["a", "b"] {
@@ -347,7 +349,8 @@ struct DeliveryServiceTests {
     func slowReceiverIsolated() async throws {
         try await withDelivery(
             script: { $0.path == "/slow" ? .init(hold: true) : .ok },
-            settings: DeliveryFixture.settings(maxConcurrent: 2, pollInterval: .seconds(60)),
+            // The held request must not time out while the others go through, however loaded the machine is.
+            settings: DeliveryFixture.settings(timeoutMs: 120_000, maxConcurrent: 2, pollInterval: .seconds(60)),
             endpoints: { [DeliveryFixture.endpoint(webhook: $0.url), DeliveryFixture.endpoint("slow", webhook: $0.url("slow"))] }
         ) { receiver, store, service in
             let running = Task { try await service.run() }

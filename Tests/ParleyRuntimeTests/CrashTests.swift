@@ -1,6 +1,7 @@
 import Foundation
 import ParleyFlows
 import ParleyRuntime
+import ParleySQLite
 import ParleyStore
 import Testing
 

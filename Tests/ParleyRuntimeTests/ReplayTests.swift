@@ -2,6 +2,7 @@ import Foundation
 import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
+import ParleySQLite
 import ParleyStore
 import ParleyTestSupport
 import Testing

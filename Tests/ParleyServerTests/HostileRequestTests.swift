@@ -1,5 +1,6 @@
 import Foundation
 import ParleyFlows
+import ParleySQLite
 import ParleyStore
 import ParleyTestSupport
 import Testing

@@ -7,6 +7,7 @@ import NIOHTTP1
 import ParleyDelivery
 import ParleyFlows
 import ParleyRuntime
+import ParleySQLite
 import ParleyServer
 import ParleyStore
 import ParleyTestSupport
@@ -124,7 +125,8 @@ final class TestDeployment: Sendable {
             configuration: configuration,
             flows: flows,
             store: store,
-            settings: Runtime.Settings(onCommit: { delivery.wake() }),
+            // Poison inputs die after two quick tries, so tests see dead inputs within a second or two.
+            settings: Runtime.Settings(onCommit: { delivery.wake() }, poison: PoisonPolicy(maxAttempts: 2, initialBackoff: 0.1)),
             logger: logger,
             restTimeout: .seconds(10)
         )

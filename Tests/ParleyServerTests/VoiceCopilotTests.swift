@@ -5,6 +5,7 @@ import NIOHTTP1
 import ParleyEndpoints
 import ParleyEngine
 import ParleyFlows
+import ParleySQLite
 import ParleyStore
 import ParleyTestSupport
 import Testing

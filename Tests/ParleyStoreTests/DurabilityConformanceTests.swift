@@ -22,7 +22,7 @@ struct DurabilityConformanceTests {
                 )
             )
             let firstMessage = try #require(try await store.messages(status: .pending, limit: 10).first?.id)
-            try await store.markDead(id: firstMessage, attempts: 4, error: "HTTP 410")
+            try await store.markDead(id: firstMessage, attempts: 4, error: "HTTP 410", at: Fixture.t0)
             let version = FlowVersion(hash: "h", files: ["main.yaml": "flow: main\n"], createdAt: Fixture.time(1))
             try await store.saveFlowVersion(version)
             let apiKey = APIKeyRecord(id: "k1", endpoint: "web", name: "ci", keyHash: "ab", keyPreview: "pk_ab", createdAt: Fixture.time(1))

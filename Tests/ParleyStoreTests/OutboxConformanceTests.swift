@@ -102,7 +102,7 @@ struct OutboxConformanceTests {
             try await store.runTurn(a, messages: [Fixture.message(a, "a1"), Fixture.message(a, "a2")])
             let id = try await ids(store)
 
-            try await store.markDead(id: id["idem-a1"]!, attempts: 3, error: "HTTP 404")
+            try await store.markDead(id: id["idem-a1"]!, attempts: 3, error: "HTTP 404", at: Fixture.t0)
             #expect(try await due(store, at: Fixture.t0) == ["idem-a2"])
             let dead = try await store.messages(status: .dead, limit: 10)
             #expect(dead.map(\.idempotencyKey) == ["idem-a1"])
@@ -160,8 +160,8 @@ struct OutboxConformanceTests {
             try await store.runTurn(a, messages: [Fixture.message(a, "a1"), Fixture.message(a, "a2")])
             try await store.runTurn(b, messages: [Fixture.message(b, "b1")])
             let id = try await ids(store)
-            try await store.markDead(id: id["idem-a1"]!, attempts: 5, error: "gone")
-            try await store.markDead(id: id["idem-b1"]!, attempts: 5, error: "gone")
+            try await store.markDead(id: id["idem-a1"]!, attempts: 5, error: "gone", at: Fixture.t0)
+            try await store.markDead(id: id["idem-b1"]!, attempts: 5, error: "gone", at: Fixture.t0)
             try await store.markDelivered(id: id["idem-a2"]!, at: Fixture.time(1))
 
             #expect(try await store.retryDead(ids: nil, now: Fixture.time(100)) == 2)
@@ -185,8 +185,8 @@ struct OutboxConformanceTests {
             try await store.runTurn(b, messages: [Fixture.message(b, "b1")])
             try await store.runTurn(c, messages: [Fixture.message(c, "c1")])
             let id = try await ids(store)
-            try await store.markDead(id: id["idem-a1"]!, attempts: 2, error: "gone")
-            try await store.markDead(id: id["idem-b1"]!, attempts: 2, error: "gone")
+            try await store.markDead(id: id["idem-a1"]!, attempts: 2, error: "gone", at: Fixture.t0)
+            try await store.markDead(id: id["idem-b1"]!, attempts: 2, error: "gone", at: Fixture.t0)
 
             // c1 is pending, not dead; 999999 does not exist: neither counts.
             #expect(try await store.retryDead(ids: [id["idem-b1"]!, id["idem-c1"]!, 999_999], now: Fixture.time(5)) == 1)
@@ -213,7 +213,7 @@ struct OutboxConformanceTests {
             #expect(try await store.nextDueDate()?.milliseconds == Fixture.time(20).milliseconds)
 
             let id = try await ids(store)
-            try await store.markDead(id: id["idem-b1"]!, attempts: 1, error: "HTTP 400")
+            try await store.markDead(id: id["idem-b1"]!, attempts: 1, error: "HTTP 400", at: Fixture.t0)
             #expect(try await store.nextDueDate()?.milliseconds == Fixture.time(50).milliseconds)
             try await store.markDelivered(id: id["idem-a1"]!, at: Fixture.time(50))
             #expect(try await store.nextDueDate() == nil)

@@ -1,4 +1,5 @@
 import Foundation
+import ParleySQLite
 import ParleyStore
 import Testing
 
@@ -118,5 +119,37 @@ struct SQLiteStoreTests {
             data.append(log)
         }
         return data.range(of: Data(text.utf8)) != nil
+    }
+}
+
+extension SQLiteStoreTests {
+    /// Erasing a user (DESIGN §5.6) leaves none of their content in the database file or its write-ahead log, while
+    /// the store stays open.
+    @Test func anErasedUserIsGoneFromTheFiles() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("parley.sqlite").path
+            let store = try SQLiteStore(path: path)
+            defer { try? store.close() }
+            let secret = "ALICE-SECRET-\(UUID().uuidString)"
+            let repeated = Array(repeating: secret, count: 8).joined(separator: " ")
+            let alice = Fixture.key("s1", user: "alice")
+            let bob = Fixture.key("s1", user: "bob")
+            try await store.runTurn(
+                alice,
+                state: #"{"note":"\#(repeated)"}"#,
+                transcriptTurn: 1,
+                profile: #"{"note":"\#(repeated)"}"#,
+                messages: [Fixture.message(alice, "a1", payload: #"{"text":"\#(repeated)"}"#)]
+            )
+            _ = try await store.accept(Fixture.input(alice, trace: "pending", payload: #"{"text":"\#(repeated)"}"#))
+            try await store.runTurn(bob, transcriptTurn: 1, messages: [Fixture.message(bob, "b1")])
+            try await store.checkpoint()
+            #expect(try contains(path, secret))
+
+            let counts = try await store.eraseUser("alice")
+            #expect(counts == ErasureCounts(profiles: 1, sessions: 1, transcripts: 1, inbox: 2, outbox: 1))
+            #expect(try !contains(path, secret))
+            #expect(try await store.transcript(bob).count == 1)
+        }
     }
 }

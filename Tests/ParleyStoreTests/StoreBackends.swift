@@ -1,4 +1,6 @@
 import Foundation
+import ParleyPostgres
+import ParleySQLite
 import ParleyStore
 import Testing
 
@@ -42,9 +44,10 @@ struct StoreFactory: Sendable, CustomStringConvertible, CustomTestStringConverti
     }
 }
 
-/// The backends every conformance test runs against. A new backend (PostgreSQL) is one more factory in ``all``.
+/// The backends every conformance test runs against: both SQLite forms, and PostgreSQL when
+/// `PARLEY_TEST_POSTGRES_URL` names a database (`scripts/test` starts one; each test gets a schema of its own).
 enum StoreBackends {
-    static let all: [StoreFactory] = [sqliteInMemory, sqliteFile]
+    static let all: [StoreFactory] = [sqliteInMemory, sqliteFile] + (postgres.map { [$0] } ?? [])
     /// The backends whose data survives closing and reopening the store.
     static let durable: [StoreFactory] = all.filter(\.durable)
 
@@ -68,5 +71,42 @@ enum StoreBackends {
                 try FileManager.default.removeItem(at: directory)
             }
         )
+    }
+
+    /// The database the PostgreSQL conformance runs use, from the environment.
+    static let postgresURL: String? = ProcessInfo.processInfo.environment["PARLEY_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    static let postgres: StoreFactory? = postgresURL.map { url in
+        StoreFactory(name: "PostgreSQL", durable: true) {
+            let schema = "parley_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+            let separator = url.contains("?") ? "&" : "?"
+            let location = try PostgresLocation(url: "\(url)\(separator)schema=\(schema)&pool=4")
+            let store = try await PostgresStore.connect(location)
+            let holder = StoreHolder(store)
+            return StoreUnderTest(
+                store: store,
+                reopen: {
+                    holder.current.close()
+                    let reopened = try await PostgresStore.connect(location)
+                    holder.current = reopened
+                    return reopened
+                },
+                dispose: {
+                    try await holder.current.dropSchema()
+                    holder.current.close()
+                }
+            )
+        }
+    }
+}
+
+/// The PostgreSQL store a test currently has open (reopening replaces it).
+private final class StoreHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var store: PostgresStore
+    init(_ store: PostgresStore) { self.store = store }
+    var current: PostgresStore {
+        get { lock.withLock { store } }
+        set { lock.withLock { store = newValue } }
     }
 }

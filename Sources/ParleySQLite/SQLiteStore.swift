@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ParleyStore
 
 /// The embedded ``Store``: one SQLite file (by default `.parley/parley.sqlite`) through GRDB.
 ///
@@ -24,6 +25,8 @@ public final class SQLiteStore: Store {
     public let path: String?
     private let writer: any DatabaseWriter
     private let connection = ConnectionState()
+    /// Claims on sessions and messages: in memory, since one process serves a SQLite database.
+    let claims = ClaimBook()
 
     /// Opens (creating it and its parent folders when missing) the database at `path` and migrates it to the
     /// current schema.
@@ -85,6 +88,11 @@ public final class SQLiteStore: Store {
         try await writer.writeWithoutTransaction { db in
             _ = try db.checkpoint(.truncate)
         }
+    }
+
+    /// Throws ``StoreError/unavailable(_:)`` once the store is closed.
+    func connectionOpen() throws {
+        try connection.checkOpen()
     }
 
     /// Runs `updates` in one write transaction: everything or nothing, rolled back when `updates` throws.

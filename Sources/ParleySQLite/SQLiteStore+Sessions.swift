@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ParleyStore
 
 // Sessions, profiles and transcripts: written only by commit, read here.
 
@@ -40,6 +41,15 @@ extension SQLiteStore {
                 db,
                 sql: "SELECT * FROM transcripts WHERE endpoint = ? AND user_id = ? AND session_id = ? ORDER BY id",
                 arguments: key.arguments
+            ).map(TranscriptRecord.init(row:))
+        }
+    }
+
+    public func transcriptEntry(_ key: SessionKey, traceId: String) async throws -> TranscriptRecord? {
+        try await read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM transcripts WHERE endpoint = ? AND user_id = ? AND session_id = ? AND trace_id = ?"),
+                arguments: key.arguments + [traceId]
             ).map(TranscriptRecord.init(row:))
         }
     }

@@ -1,4 +1,5 @@
 import GRDB
+import ParleyStore
 
 extension SQLiteStore {
     /// The schema, one migration per released change. Never edit a registered migration: add a new one.
@@ -120,6 +121,49 @@ extension SQLiteStore {
                         state TEXT NOT NULL,
                         updated_at INTEGER NOT NULL,
                         PRIMARY KEY (endpoint, user_id, session_id)
+                    );
+                    """
+            )
+        }
+        migrator.registerMigration("v3-inbox-status-retention") { db in
+            // Poison inputs (DESIGN §6): an input is pending, processed or dead, with its failed attempts, when it
+            // may be tried again and why it last failed. Retention and erasure find rows by age and by user.
+            try db.execute(
+                sql: """
+                    ALTER TABLE inbox ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';
+                    ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE inbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE inbox ADD COLUMN last_error TEXT;
+                    ALTER TABLE inbox ADD COLUMN dead_at INTEGER;
+                    UPDATE inbox SET status = 'processed' WHERE processed_at IS NOT NULL;
+                    DROP INDEX inbox_pending;
+                    -- claimInbox: each session's oldest pending input, and a session's pending inputs in order.
+                    CREATE INDEX inbox_pending_by_session ON inbox (endpoint, user_id, session_id, id) WHERE status = 'pending';
+                    -- pendingInbox and inputs(status:limit:).
+                    CREATE INDEX inbox_by_status ON inbox (status, id);
+                    -- prune: processed and dead inputs by age.
+                    CREATE INDEX inbox_processed_by_age ON inbox (processed_at) WHERE status = 'processed';
+                    CREATE INDEX inbox_dead_by_age ON inbox (dead_at) WHERE status = 'dead';
+                    -- eraseUser.
+                    CREATE INDEX inbox_by_user ON inbox (user_id);
+
+                    ALTER TABLE outbox ADD COLUMN dead_at INTEGER;
+                    UPDATE outbox SET dead_at = created_at WHERE status = 'dead';
+                    -- prune: delivered messages and dead letters by age.
+                    CREATE INDEX outbox_delivered_by_age ON outbox (delivered_at) WHERE status = 'delivered';
+                    CREATE INDEX outbox_dead_by_age ON outbox (dead_at) WHERE status = 'dead';
+                    CREATE INDEX outbox_by_user ON outbox (user_id);
+
+                    CREATE INDEX transcripts_by_age ON transcripts (created_at);
+                    CREATE INDEX transcripts_by_user ON transcripts (user_id);
+                    CREATE INDEX sessions_by_user ON sessions (user_id);
+                    CREATE INDEX workspaces_by_update ON workspaces (updated_at);
+
+                    -- Values every instance reads: the published flow hash.
+                    CREATE TABLE deployment (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        value TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL
                     );
                     """
             )

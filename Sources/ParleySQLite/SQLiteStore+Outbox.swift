@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ParleyStore
 
 // The outbox: in-order delivery per session, retries and dead letters.
 
@@ -23,6 +24,13 @@ extension SQLiteStore {
         }
     }
 
+    public func claimMessages(owner: String, now: Date, until: Date, limit: Int) async throws -> [OutgoingMessage] {
+        guard limit > 0 else { return [] }
+        let held = claims.messagesHeldByOthers(owner: owner, now: now)
+        let due = try await dueMessages(now: now, limit: limit + held)
+        return claims.claimMessages(due, owner: owner, now: now, until: until, limit: limit)
+    }
+
     /// The earliest `nextAttemptAt` among the messages ``dueMessages(now:limit:)`` can offer: each session's oldest
     /// pending message. A later message that is due while an earlier one waits does not count, so a delivery loop
     /// that sleeps until this date never wakes to find nothing to send.
@@ -36,6 +44,7 @@ extension SQLiteStore {
     /// Marks a message delivered; a sensitive message's body is blanked in the same statement (and zeroed on disk by
     /// secure_delete). Delivering an already delivered message changes nothing.
     public func markDelivered(id: Int64, at: Date) async throws {
+        defer { claims.releaseMessage(id) }
         try await write { db in
             try db.execute(
                 sql: """
@@ -49,6 +58,7 @@ extension SQLiteStore {
 
     /// Records a failed attempt of a pending message; a message no longer pending is left alone.
     public func scheduleRetry(id: Int64, attempts: Int, nextAttemptAt: Date, error: String) async throws {
+        defer { claims.releaseMessage(id) }
         try await write { db in
             try db.execute(
                 sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
@@ -58,11 +68,12 @@ extension SQLiteStore {
     }
 
     /// Makes a pending message a dead letter; a message no longer pending is left alone.
-    public func markDead(id: Int64, attempts: Int, error: String) async throws {
+    public func markDead(id: Int64, attempts: Int, error: String, at: Date) async throws {
+        defer { claims.releaseMessage(id) }
         try await write { db in
             try db.execute(
-                sql: "UPDATE outbox SET status = 'dead', attempts = ?, last_error = ? WHERE id = ? AND status = 'pending'",
-                arguments: [attempts, error, id]
+                sql: "UPDATE outbox SET status = 'dead', attempts = ?, last_error = ?, dead_at = ? WHERE id = ? AND status = 'pending'",
+                arguments: [attempts, error, at.storeMilliseconds, id]
             )
         }
     }
@@ -87,7 +98,7 @@ extension SQLiteStore {
     /// until the next attempt. Ids that are not dead letters are ignored.
     public func retryDead(ids: [Int64]?, now: Date) async throws -> Int {
         try await write { db in
-            let revive = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'dead'"
+            let revive = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL WHERE status = 'dead'"
             if let ids {
                 guard !ids.isEmpty else { return 0 }
                 let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")

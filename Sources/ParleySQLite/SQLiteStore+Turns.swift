@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ParleyStore
 
 // The inbox and the turn commit.
 
@@ -25,32 +26,122 @@ extension SQLiteStore {
     }
 
     public func pendingInbox(limit: Int) async throws -> [InboxEntry] {
+        try await inputs(status: .pending, limit: limit)
+    }
+
+    public func inputs(status: InboxEntry.Status, limit: Int) async throws -> [InboxEntry] {
         try await read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?",
-                arguments: [max(limit, 0)]
+                sql: "SELECT * FROM inbox WHERE status = ? ORDER BY id LIMIT ?",
+                arguments: [status.rawValue, max(limit, 0)]
             ).map(InboxEntry.init(row:))
         }
     }
 
+    public func countInputs(status: InboxEntry.Status) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM inbox WHERE status = ?", arguments: [status.rawValue]) ?? 0
+        }
+    }
+
+    public func claimInbox(owner: String, now: Date, until: Date, sessions: Int, inputsPerSession: Int) async throws -> [[InboxEntry]] {
+        guard sessions > 0, inputsPerSession > 0 else { return [] }
+        let claims = self.claims
+        let held = claims.sessionsHeldByOthers(owner: owner, now: now)
+        return try await read { db in
+            // Each session's oldest pending input, if it is due: a session whose head waits for a retry waits whole.
+            let heads = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT i.endpoint, i.user_id, i.session_id FROM inbox AS i
+                        WHERE i.status = 'pending' AND i.next_attempt_at <= ? AND NOT EXISTS (
+                            SELECT 1 FROM inbox AS earlier
+                            WHERE earlier.status = 'pending' AND earlier.endpoint = i.endpoint AND earlier.user_id = i.user_id
+                                AND earlier.session_id = i.session_id AND earlier.id < i.id
+                        )
+                        ORDER BY i.id LIMIT ?
+                        """
+                ),
+                arguments: [now.storeMilliseconds, sessions + held]
+            ).map(\.sessionKey)
+            let claimed = claims.claimSessions(heads, owner: owner, now: now, until: until, limit: sessions)
+            let statement = try db.cachedStatement(
+                sql: "SELECT * FROM inbox WHERE status = 'pending' AND endpoint = ? AND user_id = ? AND session_id = ? ORDER BY id LIMIT ?"
+            )
+            return try claimed.map { key in
+                try Row.fetchAll(statement, arguments: key.arguments + [inputsPerSession]).map(InboxEntry.init(row:))
+            }.filter { !$0.isEmpty }
+        }
+    }
+
+    public func renewInboxClaims(owner: String, until: Date) async throws {
+        try connectionOpen()
+        claims.renewSessions(owner: owner, until: until)
+    }
+
+    public func releaseInboxClaim(owner: String, session: SessionKey) async throws {
+        try connectionOpen()
+        claims.releaseSession(session, owner: owner)
+    }
+
+    public func failInput(id: Int64, attempts: Int, error: String, at: Date, retryAt: Date?) async throws {
+        try await write { db in
+            if let retryAt {
+                try db.execute(
+                    sql: "UPDATE inbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+                    arguments: [attempts, retryAt.storeMilliseconds, error, id]
+                )
+            } else {
+                try db.execute(
+                    sql: """
+                        UPDATE inbox SET status = 'dead', attempts = ?, last_error = ?, dead_at = ?
+                        WHERE id = ? AND status = 'pending'
+                        """,
+                    arguments: [attempts, error, at.storeMilliseconds, id]
+                )
+            }
+        }
+    }
+
+    public func retryDeadInputs(ids: [Int64]?, now: Date) async throws -> Int {
+        try await write { db in
+            let revive = "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL WHERE status = 'dead'"
+            if let ids {
+                guard !ids.isEmpty else { return 0 }
+                let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+                try db.execute(sql: "\(revive) AND id IN (\(placeholders))", arguments: StatementArguments([now.storeMilliseconds] + ids))
+            } else {
+                try db.execute(sql: revive, arguments: [now.storeMilliseconds])
+            }
+            return db.changesCount
+        }
+    }
+
     public func commit(_ turn: TurnCommit) async throws {
+        let claims = self.claims
         // One write block is one transaction: any error thrown inside rolls back everything written before it.
         try await write { db in
-            let processed = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT processed_at IS NOT NULL FROM inbox WHERE id = ?"),
+            let status = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT status FROM inbox WHERE id = ?"),
                 arguments: [turn.inboxId]
             )
-            guard let processed else {
+            guard let status else {
                 throw StoreError.unknownInboxEntry(turn.inboxId)
             }
-            guard !processed else {
+            guard status == InboxEntry.Status.pending.rawValue else {
                 throw StoreError.alreadyProcessed(turn.inboxId)
+            }
+            if let owner = turn.owner, !claims.holds(turn.session.key, owner: owner) {
+                throw StoreError.claimLost(turn.session.key, owner: owner)
             }
             // The row stays (so a second commit is recognised as one); an erased input keeps no payload, and
             // secure_delete zeroes the old bytes.
             try db.executeCached(
-                sql: "UPDATE inbox SET processed_at = ?, payload = CASE WHEN ? THEN '' ELSE payload END WHERE id = ?",
+                sql: """
+                    UPDATE inbox SET status = 'processed', processed_at = ?, payload = CASE WHEN ? THEN '' ELSE payload END
+                    WHERE id = ?
+                    """,
                 arguments: [turn.session.updatedAt.storeMilliseconds, turn.eraseInput, turn.inboxId]
             )
 

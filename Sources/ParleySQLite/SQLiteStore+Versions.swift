@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ParleyStore
 
 // Flow versions and API keys.
 
@@ -27,6 +28,24 @@ extension SQLiteStore {
             let json: String = row["files"]
             let files = try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
             return FlowVersion(hash: hash, files: files, createdAt: row.date("created_at"))
+        }
+    }
+
+    public func publishFlows(hash: String, at: Date) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO deployment (name, value, updated_at) VALUES ('flows', ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """,
+                arguments: [hash, at.storeMilliseconds]
+            )
+        }
+    }
+
+    public func publishedFlows() async throws -> String? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM deployment WHERE name = 'flows'")
         }
     }
 

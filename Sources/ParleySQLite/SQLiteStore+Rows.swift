@@ -1,18 +1,9 @@
 import Foundation
 import GRDB
+import ParleyStore
 
 // How records map to rows. Dates are INTEGER milliseconds since 1970, rounded to the nearest millisecond: a date
 // read back is the written date rounded to the millisecond, and equal dates compare equal in SQL.
-
-extension Date {
-    /// The date as whole milliseconds since 1970, as the SQLite store keeps it.
-    var storeMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
-
-    /// The date of a stored millisecond count.
-    init(storeMilliseconds milliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
-    }
-}
 
 extension Row {
     func date(_ column: String) -> Date {
@@ -29,14 +20,21 @@ extension Row {
 }
 
 extension InboxEntry {
-    init(row: Row) {
+    init(row: Row) throws {
+        let statusName: String = row["status"]
+        guard let status = Status(rawValue: statusName) else {
+            throw StoreError.unavailable("inbox entry \(row["id"] as Int64) has an unknown status \(statusName)")
+        }
         self.init(
             id: row["id"],
             traceId: row["trace_id"],
             key: row.sessionKey,
             kind: row["kind"],
             payload: row["payload"],
-            acceptedAt: row.date("accepted_at")
+            acceptedAt: row.date("accepted_at"),
+            status: status,
+            attempts: row["attempts"],
+            lastError: row["last_error"]
         )
     }
 }
