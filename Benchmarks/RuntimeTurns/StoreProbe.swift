@@ -1,4 +1,5 @@
 import Foundation
+import ParleySQLite
 import ParleyStore
 
 /// Times the store calls a turn makes, alone, so the runtime figure can be read against them.

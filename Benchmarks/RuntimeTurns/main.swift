@@ -2,6 +2,7 @@ import Foundation
 import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
+import ParleySQLite
 import ParleyStore
 
 // Committed turns per second through the runtime on a SQLite file (WAL, synchronous=FULL), and the size of the

@@ -34,32 +34,36 @@ extension PostgresStore {
         return Int(try rows.first?.value("count", as: Int64.self) ?? 0)
     }
 
-    /// One statement claims the sessions: each session's oldest pending input, if due and not held by another
-    /// owner, becomes a claim row; `ON CONFLICT ... WHERE` takes over only expired claims or the owner's own, and
-    /// rows another instance is claiming at the same moment wait for its decision instead of being claimed twice.
+    /// One statement claims the sessions: each session's oldest pending input, if due and its session held by
+    /// nobody, becomes a claim row. The candidates are read in id order through the pending index and the scan
+    /// stops at `sessions` of them, so a long inbox does not make a claim slower. `ON CONFLICT ... WHERE` takes over
+    /// only expired claims, and rows another instance is claiming at the same moment wait for its decision (then
+    /// fail the `WHERE`) instead of being claimed twice.
     public func claimInbox(owner: String, now: Date, until: Date, sessions: Int, inputsPerSession: Int) async throws -> [[InboxEntry]] {
         guard sessions > 0, inputsPerSession > 0 else { return [] }
         let nowMs = now.storeMilliseconds
         let untilMs = until.storeMilliseconds
         let claimed = try await rows(
             """
-            WITH heads AS (
-                SELECT DISTINCT ON (endpoint, user_id, session_id) id, endpoint, user_id, session_id, next_attempt_at
-                FROM inbox WHERE status = 'pending'
-                ORDER BY endpoint, user_id, session_id, id
-            ), candidates AS (
-                SELECT h.endpoint, h.user_id, h.session_id, h.id FROM heads AS h
-                WHERE h.next_attempt_at <= \(nowMs) AND NOT EXISTS (
-                    SELECT 1 FROM inbox_claims AS c
-                    WHERE c.endpoint = h.endpoint AND c.user_id = h.user_id AND c.session_id = h.session_id
-                        AND c.owner <> \(owner) AND c.expires_at > \(nowMs)
-                )
-                ORDER BY h.id LIMIT \(sessions)
+            WITH candidates AS (
+                SELECT i.id, i.endpoint, i.user_id, i.session_id FROM inbox AS i
+                WHERE i.status = 'pending' AND i.next_attempt_at <= \(nowMs)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM inbox AS earlier
+                        WHERE earlier.status = 'pending' AND earlier.endpoint = i.endpoint AND earlier.user_id = i.user_id
+                            AND earlier.session_id = i.session_id AND earlier.id < i.id
+                    )
+                    AND NOT EXISTS (
+                        SELECT 1 FROM inbox_claims AS c
+                        WHERE c.endpoint = i.endpoint AND c.user_id = i.user_id AND c.session_id = i.session_id
+                            AND c.expires_at > \(nowMs)
+                    )
+                ORDER BY i.id LIMIT \(sessions)
             )
             INSERT INTO inbox_claims (endpoint, user_id, session_id, owner, expires_at)
             SELECT endpoint, user_id, session_id, \(owner), \(untilMs) FROM candidates ORDER BY id
             ON CONFLICT (endpoint, user_id, session_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-            WHERE inbox_claims.owner = EXCLUDED.owner OR inbox_claims.expires_at <= \(nowMs)
+            WHERE inbox_claims.expires_at <= \(nowMs)
             RETURNING endpoint, user_id, session_id
             """
         ).map { try $0.sessionKey }

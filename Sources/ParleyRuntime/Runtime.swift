@@ -243,7 +243,8 @@ public actor Runtime {
                 owner: settings.owner,
                 now: now,
                 until: now.addingTimeInterval(Self.seconds(settings.inboxLease)),
-                sessions: free + running.count + failed.count,
+                // Sessions this runtime runs are not offered again (it holds them); failed ones may be, and are given back.
+                sessions: free + failed.count,
                 inputsPerSession: 100
             )
         } catch {
@@ -275,6 +276,9 @@ public actor Runtime {
         }
         let store = self.store
         let settings = self.settings
+        // Claims of this owner's previous life (a restart with the same instance id) are given up at once: nothing
+        // runs under them any more.
+        try? await store.renewInboxClaims(owner: settings.owner, until: Date(timeIntervalSince1970: 0))
         let renewal = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: settings.inboxLease / 3)

@@ -17,12 +17,13 @@ final class ClaimBook: @unchecked Sendable {
     private var sessions: [SessionKey: Claim] = [:]
     private var messages: [Int64: Claim] = [:]
 
-    /// Claims, among `candidates`, those no other owner holds at `now`, in the order given; at most `limit`.
+    /// Claims, among `candidates`, those nobody holds at `now` (an expired claim is anyone's), in the order given;
+    /// at most `limit`. A session the owner already holds is not claimed again: it is running.
     func claimSessions(_ candidates: [SessionKey], owner: String, now: Date, until: Date, limit: Int) -> [SessionKey] {
         lock.withLock {
             var claimed: [SessionKey] = []
             for key in candidates where claimed.count < limit {
-                if let claim = sessions[key], claim.owner != owner, claim.until > now { continue }
+                if let claim = sessions[key], claim.until > now { continue }
                 sessions[key] = Claim(owner: owner, until: until)
                 claimed.append(key)
             }
@@ -72,9 +73,9 @@ final class ClaimBook: @unchecked Sendable {
         lock.withLock { messages.values.count { $0.owner != owner && $0.until > now } }
     }
 
-    /// How many sessions other owners hold at `now`.
-    func sessionsHeldByOthers(owner: String, now: Date) -> Int {
-        lock.withLock { sessions.values.count { $0.owner != owner && $0.until > now } }
+    /// How many sessions anybody holds at `now`: a claim reads that many more candidates.
+    func sessionsHeld(now: Date) -> Int {
+        lock.withLock { sessions.values.count { $0.until > now } }
     }
 
     func releaseMessage(_ id: Int64) {

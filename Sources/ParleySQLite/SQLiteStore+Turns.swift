@@ -48,7 +48,7 @@ extension SQLiteStore {
     public func claimInbox(owner: String, now: Date, until: Date, sessions: Int, inputsPerSession: Int) async throws -> [[InboxEntry]] {
         guard sessions > 0, inputsPerSession > 0 else { return [] }
         let claims = self.claims
-        let held = claims.sessionsHeldByOthers(owner: owner, now: now)
+        let held = claims.sessionsHeld(now: now)
         return try await read { db in
             // Each session's oldest pending input, if it is due: a session whose head waits for a retry waits whole.
             let heads = try Row.fetchAll(

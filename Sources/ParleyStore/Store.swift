@@ -31,10 +31,12 @@ public protocol Store: Sendable {
     /// Pending inbox entries (claimed or not, due or not), oldest first.
     func pendingInbox(limit: Int) async throws -> [InboxEntry]
     /// Claims for `owner`, until `until`, up to `sessions` sessions whose oldest pending input is due at `now` and
-    /// that no other owner holds, and returns each claimed session's pending inputs (at most `inputsPerSession`,
-    /// oldest first), sessions in the order of their oldest input.
+    /// that nobody holds at `now` (an expired claim is anyone's; a session the owner still holds is running and is
+    /// not offered again), and returns each claimed session's pending inputs (at most `inputsPerSession`, oldest
+    /// first), sessions in the order of their oldest input.
     func claimInbox(owner: String, now: Date, until: Date, sessions: Int, inputsPerSession: Int) async throws -> [[InboxEntry]]
-    /// Extends every inbox claim `owner` holds to `until`: a turn waiting on an effect keeps its session.
+    /// Sets every inbox claim `owner` holds to end at `until`: a turn waiting on an effect keeps its session. A date
+    /// in the past gives them all up at once (a restarted instance does so for the claims of its previous life).
     func renewInboxClaims(owner: String, until: Date) async throws
     /// Gives a session back; nothing happens when `owner` does not hold it.
     func releaseInboxClaim(owner: String, session: SessionKey) async throws
