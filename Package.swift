@@ -271,7 +271,7 @@ let package = Package(
             name: "ParleyStoreTests",
             dependencies: [
                 "ParleyStore", "ParleySQLite", "ParleyPostgres",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

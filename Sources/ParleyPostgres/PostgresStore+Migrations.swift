@@ -156,7 +156,8 @@ extension PostgresStore {
     /// nothing left to do.
     func migrate() async throws {
         try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
+            let lock = Self.migrationLock(schema: location.schema)
+            try await connection.query("SELECT pg_advisory_lock(\(lock))", logger: logger)
             do {
                 if let schema = location.schema {
                     // A plain identifier (PostgresLocation checks it), so it can be spliced into the statement.
@@ -190,15 +191,23 @@ extension PostgresStore {
                     }
                 }
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(lock))", logger: logger)
                 throw error
             }
-            try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+            try await connection.query("SELECT pg_advisory_unlock(\(lock))", logger: logger)
         }
     }
 
-    /// The advisory lock key migrations hold: `parley` in ASCII.
-    static let migrationLock: Int64 = 0x7061_726c_6579
+    /// The advisory lock key migrations hold, one per schema.
+    static func migrationLock(schema: String?) -> Int64 {
+        // FNV-1a over the schema's name, the same in every process (Swift's Hasher is seeded per process): instances
+        // of one deployment wait for each other, deployments in other schemas of the database do not.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "parley migrations \(schema ?? "public")".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
 }
 
 extension PostgresStore {

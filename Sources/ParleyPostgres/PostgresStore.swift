@@ -47,6 +47,18 @@ public final class PostgresStore: Store {
             logger: logger
         )
         do {
+            // The pool keeps retrying a connection it cannot make; at start a database that does not answer within
+            // connect_timeout is an error to report, not something to wait for. (Migrating may then wait for
+            // another instance's migration, which is not a connection problem.)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.client.query("SELECT 1", logger: logger).collect() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(location.connectTimeoutSeconds))
+                    throw StoreError.unavailable("no connection within \(location.connectTimeoutSeconds) s (connect_timeout)")
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
             try await store.migrate()
         } catch {
             store.close()
@@ -150,6 +162,7 @@ public final class PostgresStore: Store {
 
     /// A short description of a failure; PostgresNIO's own descriptions leave out the server's message.
     static func describe(_ error: any Error) -> String {
+        if let error = error as? StoreError { return error.message }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
             return "\(error.code)"

@@ -65,20 +65,11 @@ struct InboxCommand: AsyncParsableCommand {
         @Option(help: "The configuration file.")
         var config = "parley.yaml"
 
-        @Option(name: .customLong("id"), parsing: .upToNextOption, help: "A dead input's id (repeatable).")
-        var ids: [Int64] = []
-
-        @Flag(help: "Every dead input.")
-        var all = false
-
-        func validate() throws {
-            if all && !ids.isEmpty { throw ValidationError("give either --all or --id, not both") }
-            if !all && ids.isEmpty { throw ValidationError("give --all or at least one --id") }
-        }
+        @OptionGroup var selection: RetrySelection
 
         func run() async throws {
             let store = try await StoreSource.open(StoreSource.configuration(config))
-            let count = try await store.retryDeadInputs(ids: all ? nil : ids, now: Date())
+            let count = try await store.retryDeadInputs(ids: selection.ids, now: Date())
             emit("\(count) dead \(count == 1 ? "input" : "inputs") queued again")
         }
     }

@@ -70,20 +70,11 @@ struct OutboxCommand: AsyncParsableCommand {
         @Option(help: "The configuration file.")
         var config = "parley.yaml"
 
-        @Option(name: .customLong("id"), parsing: .upToNextOption, help: "A dead letter's id (repeatable).")
-        var ids: [Int64] = []
-
-        @Flag(help: "Every dead letter.")
-        var all = false
-
-        func validate() throws {
-            if all && !ids.isEmpty { throw ValidationError("give either --all or --id, not both") }
-            if !all && ids.isEmpty { throw ValidationError("give --all or at least one --id") }
-        }
+        @OptionGroup var selection: RetrySelection
 
         func run() async throws {
             let store = try await StoreSource.open(StoreSource.configuration(config))
-            let count = try await store.retryDead(ids: all ? nil : ids, now: Date())
+            let count = try await store.retryDead(ids: selection.ids, now: Date())
             emit("\(count) dead \(count == 1 ? "letter" : "letters") queued for delivery")
         }
     }
@@ -97,5 +88,22 @@ struct OutboxCommand: AsyncParsableCommand {
             message.key.description,
             message.destination, message.idempotencyKey, "next \(next)", error,
         ].joined(separator: "\t")
+    }
+}
+
+/// `--id N ...` or `--all`: which dead letters or dead inputs a `retry` re-drives.
+struct RetrySelection: ParsableArguments {
+    @Option(name: .customLong("id"), parsing: .upToNextOption, help: "A dead row's id (repeatable).")
+    var id: [Int64] = []
+
+    @Flag(help: "Every dead row.")
+    var all = false
+
+    /// The ids to retry, or nil for all of them.
+    var ids: [Int64]? { all ? nil : id }
+
+    func validate() throws {
+        if all && !id.isEmpty { throw ValidationError("give either --all or --id, not both") }
+        if !all && id.isEmpty { throw ValidationError("give --all or at least one --id") }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ParleyFlows
+import ParleySQLite
 import ParleyStore
 import ParleyTestSupport
 import Synchronization
@@ -299,6 +300,47 @@ import Testing
         #expect(try run(["outbox", "list", "--status", "dead", "--config", config]).stdout == "no messages\n")
         #expect(server.terminate() == 0)
         await receiver.stop()
+    }
+
+    @Test func deadInputsAndErasureFromTheCommandLine() async throws {
+        let folder = try TestDeployment.prepare(receiverPort: 9)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("parley.yaml").path
+        let store = try SQLiteStore(path: folder.appendingPathComponent("parley.sqlite").path)
+        let key = SessionKey(endpoint: "web", userId: "u1", sessionId: "p1")
+        let poisoned = try await store.accept(
+            InboxEntry(traceId: "poison-1", key: key, kind: "message", payload: #"{"text":"SECRET-PAYLOAD""#, acceptedAt: Date())
+        )
+        let id = try #require(poisoned.id)
+        try await store.failInput(id: id, attempts: 5, error: "the input's payload does not parse", at: Date(), retryAt: nil)
+        let gone = SessionKey(endpoint: "web", userId: "gone", sessionId: "g1")
+        let turn = try await store.accept(InboxEntry(traceId: "t-gone", key: gone, kind: "message", payload: "{}", acceptedAt: Date()))
+        try await store.commit(
+            TurnCommit(
+                inboxId: try #require(turn.id),
+                session: StoredSession(key: gone, state: "{}", flowHash: "h", updatedAt: Date()),
+                profile: #"{"name":"Gone"}"#,
+                transcript: TranscriptRecord(key: gone, turn: 1, traceId: "t-gone", entry: "{}", redacted: false, createdAt: Date())
+            )
+        )
+        try store.close()
+
+        let listed = try run(["inbox", "list", "--config", config])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.hasPrefix("\(id)\tdead\t5 attempts\tweb/u1/p1\tmessage\tpoison-1\taccepted "))
+        #expect(listed.stdout.contains("the input's payload does not parse"))
+        #expect(!listed.stdout.contains("SECRET-PAYLOAD"))
+        #expect(try run(["inbox", "retry", "--config", config]).status == 2)
+        #expect(try run(["inbox", "retry", "--all", "--id", "\(id)", "--config", config]).status == 2)
+        let retried = try run(["inbox", "retry", "--id", "\(id)", "--config", config])
+        #expect(retried.stdout == "1 dead input queued again\n")
+        #expect(try run(["inbox", "list", "--config", config]).stdout == "no dead inputs\n")
+        #expect(try run(["inbox", "list", "--status", "pending", "--config", config]).stdout.contains("\(id)\tpending\t0 attempts"))
+
+        let erased = try run(["sessions", "erase", "--user", "gone", "--config", config])
+        #expect(erased.status == 0)
+        #expect(try JSONValue.parse(erased.stdout) == ["profiles": 1, "sessions": 1, "transcripts": 1, "inbox": 1, "outbox": 0])
+        #expect(try run(["sessions", "show", "--endpoint", "web", "--user", "gone", "--session", "g1", "--config", config]).status != 0)
     }
 
     @Test func badConfigurationAndInvalidFlowsStopTheStart() throws {
