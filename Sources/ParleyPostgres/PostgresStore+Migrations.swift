@@ -30,6 +30,8 @@ extension PostgresStore {
                 """,
                 "CREATE INDEX inbox_pending_by_session ON inbox (endpoint, user_id, session_id, id) WHERE status = 'pending'",
                 "CREATE INDEX inbox_by_status ON inbox (status, id)",
+                // Claims read pending inputs in id order: this index holds only them, however long the history.
+                "CREATE INDEX inbox_pending_by_id ON inbox (id) WHERE status = 'pending'",
                 "CREATE INDEX inbox_processed_by_age ON inbox (processed_at) WHERE status = 'processed'",
                 "CREATE INDEX inbox_dead_by_age ON inbox (dead_at) WHERE status = 'dead'",
                 "CREATE INDEX inbox_by_user ON inbox (user_id)",
