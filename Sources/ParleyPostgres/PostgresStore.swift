@@ -51,7 +51,7 @@ public final class PostgresStore: Store {
             // connect_timeout is an error to report, not something to wait for. (Migrating may then wait for
             // another instance's migration, which is not a connection problem.)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.client.query("SELECT 1", logger: logger).collect() }
+                group.addTask { _ = try await store.client.query("SELECT 1", logger: logger).collect() }
                 group.addTask {
                     try await Task.sleep(for: .seconds(location.connectTimeoutSeconds))
                     throw StoreError.unavailable("no connection within \(location.connectTimeoutSeconds) s (connect_timeout)")

@@ -219,9 +219,10 @@ public actor Runtime {
                 while active < limit, next < queue.count {
                     let batch = queue[next]
                     next += 1
-                    running.insert(batch[0].key)
+                    guard let key = batch.first?.key else { continue }
+                    running.insert(key)
                     active += 1
-                    group.addTask { await self.runTurns(batch) }
+                    group.addTask { await self.runTurns(batch, of: key) }
                 }
                 guard active > 0, let finished = await group.next() else { continue }
                 active -= 1
@@ -306,8 +307,7 @@ public actor Runtime {
     /// An input whose turn fails is retried later (its session waits, in order) or, once the policy gives up, left
     /// dead while the session's next inputs run. A store that cannot be reached, or a claim taken over by another
     /// instance, ends the batch with the inputs left pending.
-    nonisolated private func runTurns(_ entries: [InboxEntry]) async -> (key: SessionKey, failed: Bool) {
-        let key = entries[0].key
+    nonisolated private func runTurns(_ entries: [InboxEntry], of key: SessionKey) async -> (key: SessionKey, failed: Bool) {
         for entry in entries {
             do {
                 try await runTurn(entry)

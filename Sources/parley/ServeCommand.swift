@@ -101,11 +101,14 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger
         )
         // Shut down in reverse order: refuse new requests, drain HTTP, let turns commit, then stop delivering.
+        // Only a shared store has other instances whose reloads to adopt.
+        let shared: [any Service] =
+            configuration.sharedStore ? [SharedFlowsService(server: server, interval: max(poll, .seconds(1)), logger: logger)] : []
         let group = ServiceGroup(
             services: [
                 delivery, EffectService(executor: effects), TurnService(runtime: server.runtime, pollInterval: poll),
                 FlowReloadService(server: server, folder: configuration.flows, watch: watch, logger: logger),
-                SharedFlowsService(server: server, interval: max(poll, .seconds(1)), logger: logger),
+            ] + shared + [
                 RetentionService(
                     store: store,
                     retention: configuration.retention,
