@@ -123,17 +123,21 @@ extension PostgresStore {
     }
 
     public func retryDeadInputs(ids: [Int64]?, now: Date) async throws -> Int {
-        if let ids {
-            guard !ids.isEmpty else { return 0 }
-            return try await execute(
-                """
-                UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL
-                WHERE status = 'dead' AND id = ANY(\(ids))
-                """
-            )
-        }
+        try await reviveDead(in: "inbox", ids: ids, now: now)
+    }
+
+    /// Makes dead rows of `table` (`inbox` or `outbox`, a name from this module, never from outside) pending again,
+    /// due at `now` with no attempts; all of them when `ids` is nil. Returns how many.
+    func reviveDead(in table: String, ids: [Int64]?, now: Date) async throws -> Int {
+        let revive: PostgresQuery =
+            "UPDATE \(unescaped: table) SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL WHERE status = 'dead'"
+        guard let ids else { return try await execute(revive) }
+        guard !ids.isEmpty else { return 0 }
         return try await execute(
-            "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL WHERE status = 'dead'"
+            """
+            UPDATE \(unescaped: table) SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL
+            WHERE status = 'dead' AND id = ANY(\(ids))
+            """
         )
     }
 

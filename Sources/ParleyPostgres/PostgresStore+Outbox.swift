@@ -87,14 +87,7 @@ extension PostgresStore {
     }
 
     public func retryDead(ids: [Int64]?, now: Date) async throws -> Int {
-        let due = now.storeMilliseconds
-        if let ids {
-            guard !ids.isEmpty else { return 0 }
-            return try await execute(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = \(due), dead_at = NULL WHERE status = 'dead' AND id = ANY(\(ids))"
-            )
-        }
-        return try await execute("UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = \(due), dead_at = NULL WHERE status = 'dead'")
+        try await reviveDead(in: "outbox", ids: ids, now: now)
     }
 }
 

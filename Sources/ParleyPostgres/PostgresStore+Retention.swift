@@ -12,49 +12,42 @@ extension PostgresStore {
         let limit = max(limit, 0)
         guard limit > 0 else { return PruneCounts() }
         var counts = PruneCounts()
-        counts.inbox = try await execute(
-            """
-            DELETE FROM inbox WHERE id IN (
-                SELECT id FROM inbox WHERE status = 'processed' AND processed_at < \(cutoffs.inbox.storeMilliseconds) LIMIT \(limit))
-            """
+        counts.inbox = try await delete(from: "inbox", where: "status = 'processed' AND processed_at", before: cutoffs.inbox, limit: limit)
+        counts.deadInputs = try await delete(from: "inbox", where: "status = 'dead' AND dead_at", before: cutoffs.dead, limit: limit)
+        counts.delivered = try await delete(
+            from: "outbox",
+            where: "status = 'delivered' AND delivered_at",
+            before: cutoffs.delivered,
+            limit: limit
         )
-        counts.deadInputs = try await execute(
-            """
-            DELETE FROM inbox WHERE id IN (
-                SELECT id FROM inbox WHERE status = 'dead' AND dead_at < \(cutoffs.dead.storeMilliseconds) LIMIT \(limit))
-            """
+        counts.deadMessages = try await delete(from: "outbox", where: "status = 'dead' AND dead_at", before: cutoffs.dead, limit: limit)
+        counts.transcripts = try await delete(from: "transcripts", where: "created_at", before: cutoffs.transcripts, limit: limit)
+        counts.sessions = try await delete(
+            from: "sessions",
+            key: "endpoint, user_id, session_id",
+            where: "updated_at",
+            before: cutoffs.sessions,
+            limit: limit
         )
-        counts.delivered = try await execute(
-            """
-            DELETE FROM outbox WHERE id IN (
-                SELECT id FROM outbox WHERE status = 'delivered' AND delivered_at < \(cutoffs.delivered.storeMilliseconds) LIMIT \(limit))
-            """
-        )
-        counts.deadMessages = try await execute(
-            """
-            DELETE FROM outbox WHERE id IN (
-                SELECT id FROM outbox WHERE status = 'dead' AND dead_at < \(cutoffs.dead.storeMilliseconds) LIMIT \(limit))
-            """
-        )
-        counts.transcripts = try await execute(
-            """
-            DELETE FROM transcripts WHERE id IN (
-                SELECT id FROM transcripts WHERE created_at < \(cutoffs.transcripts.storeMilliseconds) LIMIT \(limit))
-            """
-        )
-        counts.sessions = try await execute(
-            """
-            DELETE FROM sessions WHERE (endpoint, user_id, session_id) IN (
-                SELECT endpoint, user_id, session_id FROM sessions WHERE updated_at < \(cutoffs.sessions.storeMilliseconds) LIMIT \(limit))
-            """
-        )
-        try await execute(
-            """
-            DELETE FROM workspaces WHERE (endpoint, user_id, session_id) IN (
-                SELECT endpoint, user_id, session_id FROM workspaces WHERE updated_at < \(cutoffs.sessions.storeMilliseconds) LIMIT \(limit))
-            """
+        _ = try await delete(
+            from: "workspaces",
+            key: "endpoint, user_id, session_id",
+            where: "updated_at",
+            before: cutoffs.sessions,
+            limit: limit
         )
         return counts
+    }
+
+    /// Deletes at most `limit` rows of `table` whose `condition` column (the condition ends in the date column it
+    /// compares) is before `cutoff`, by `key`. Table, key and condition are this module's text, never outside input.
+    private func delete(from table: String, key: String = "id", where condition: String, before cutoff: Date, limit: Int) async throws -> Int {
+        try await execute(
+            """
+            DELETE FROM \(unescaped: table) WHERE (\(unescaped: key)) IN (
+                SELECT \(unescaped: key) FROM \(unescaped: table) WHERE \(unescaped: condition) < \(cutoff.storeMilliseconds) LIMIT \(limit))
+            """
+        )
     }
 
     /// Deletes everything of the user in one transaction. PostgreSQL keeps deleted row versions in the table files

@@ -97,19 +97,6 @@ extension SQLiteStore {
     /// Puts dead letters back in the queue, due at `now` with no attempts; `lastError` keeps the reason they died
     /// until the next attempt. Ids that are not dead letters are ignored.
     public func retryDead(ids: [Int64]?, now: Date) async throws -> Int {
-        try await write { db in
-            let revive = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL WHERE status = 'dead'"
-            if let ids {
-                guard !ids.isEmpty else { return 0 }
-                let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-                try db.execute(
-                    sql: "\(revive) AND id IN (\(placeholders))",
-                    arguments: StatementArguments([now.storeMilliseconds] + ids)
-                )
-            } else {
-                try db.execute(sql: revive, arguments: [now.storeMilliseconds])
-            }
-            return db.changesCount
-        }
+        try await reviveDead(in: "outbox", ids: ids, now: now)
     }
 }

@@ -105,8 +105,14 @@ extension SQLiteStore {
     }
 
     public func retryDeadInputs(ids: [Int64]?, now: Date) async throws -> Int {
+        try await reviveDead(in: "inbox", ids: ids, now: now)
+    }
+
+    /// Makes dead rows of `table` (the inbox or the outbox: both keep `status`, `attempts`, `next_attempt_at` and
+    /// `dead_at`) pending again, due at `now` with no attempts; all of them when `ids` is nil. Returns how many.
+    func reviveDead(in table: String, ids: [Int64]?, now: Date) async throws -> Int {
         try await write { db in
-            let revive = "UPDATE inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL WHERE status = 'dead'"
+            let revive = "UPDATE \(table) SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL WHERE status = 'dead'"
             if let ids {
                 guard !ids.isEmpty else { return 0 }
                 let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
