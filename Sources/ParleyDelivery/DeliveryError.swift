@@ -75,14 +75,24 @@ public struct DeliveryError: Error, Sendable, Hashable, CustomStringConvertible 
         DeliveryError(.connection, "connection failed: \(detail)", retryable: true)
     }
 
-    /// A retryable failure after the retry window: the message becomes a dead letter.
+    /// A retryable failure once the message is older than its endpoint's `expireSeconds` (by default the retry
+    /// window): the message becomes a dead letter with reason `expired`.
     public static func expired(after failure: DeliveryError, attempts: Int, window: TimeInterval) -> DeliveryError {
         DeliveryError(
             .expired,
-            "gave up after \(attempts) \(attempts == 1 ? "attempt" : "attempts") within the \(Self.duration(window)) retry window; last: \(failure.message)",
+            "expired: gave up after \(attempts) \(attempts == 1 ? "attempt" : "attempts") within \(Self.duration(window)); last: \(failure.message)",
             status: failure.status,
             retryable: false
         )
+    }
+
+    /// A message found older than its endpoint's `expireSeconds` before an attempt: it is not sent (a stale reply)
+    /// but becomes a dead letter with reason `expired`.
+    public static func stale(age: TimeInterval, limit: TimeInterval, attempts: Int, last: String?) -> DeliveryError {
+        var message = "expired: not delivered within \(Self.duration(limit)) (waited \(CheckedNumber.wholeSeconds(age)) s"
+        message += attempts == 0 ? ", never attempted)" : ", \(attempts) \(attempts == 1 ? "attempt" : "attempts"))"
+        if let last { message += "; last: \(last)" }
+        return DeliveryError(.expired, message, retryable: false)
     }
 
     /// The stable code, for logs and tests.

@@ -2,12 +2,13 @@ import Metrics
 
 /// The service's swift-metrics handles; the server's Prometheus factory exports them.
 ///
-/// - `parley_deliveries_total{outcome="delivered|retry|dead"}`: attempts by what came of them.
+/// - `parley_deliveries_total{outcome="delivered|retry|dead|paused"}`: attempts by what came of them (`paused`: the
+///   receiver answered `410 Gone` and paused its endpoint).
 /// - `parley_delivery_duration_seconds{outcome=...}`: how long one attempt took.
 /// - `parley_delivery_lag_seconds`: from a message's commit to its delivery (retries included).
 struct DeliveryMetrics: Sendable {
     enum Outcome: String, Sendable, CaseIterable {
-        case delivered, retry, dead
+        case delivered, retry, dead, paused
     }
 
     private let counters: [Outcome: Counter]

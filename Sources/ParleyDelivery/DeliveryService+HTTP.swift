@@ -53,8 +53,14 @@ extension DeliveryService {
     }
 
     /// The POST of a message: its body unchanged, JSON content type, its idempotency key, Basic auth when the target
-    /// has a user, and the service's user agent.
-    static func request(for message: OutgoingMessage, to target: Endpoint.Target, userAgent: String) -> HTTPClientRequest {
+    /// has a user, the service's user agent, and with signing secrets the Standard Webhooks headers.
+    static func request(
+        for message: OutgoingMessage,
+        to target: Endpoint.Target,
+        userAgent: String,
+        signingSecrets: [SigningSecret] = [],
+        timestamp: Date = Date()
+    ) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: target.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -63,7 +69,14 @@ extension DeliveryService {
         if let user = target.user {
             request.headers.add(name: "Authorization", value: basicAuthorization(user: user, password: target.password ?? ""))
         }
-        request.body = .bytes(Data(message.payload.utf8))
+        let body = Data(message.payload.utf8)
+        if !signingSecrets.isEmpty {
+            let signature = WebhookSignature(id: message.idempotencyKey, timestamp: timestamp, body: body)
+            request.headers.add(name: "webhook-id", value: signature.id)
+            request.headers.add(name: "webhook-timestamp", value: String(signature.seconds))
+            request.headers.add(name: "webhook-signature", value: signature.header(secrets: signingSecrets))
+        }
+        request.body = .bytes(body)
         return request
     }
 

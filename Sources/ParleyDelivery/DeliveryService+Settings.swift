@@ -1,4 +1,5 @@
 import Foundation
+import ParleyFlows
 import ParleyRuntime
 
 extension DeliveryService {
@@ -13,6 +14,9 @@ extension DeliveryService {
         public var retry: RetryPolicy
         /// At most this many messages are in flight at once (each from a different session).
         public var maxConcurrentDeliveries: Int
+        /// At most this many of them are of one endpoint, so a slow receiver leaves the other slots to the other
+        /// endpoints (DESIGN §6, *Isolation*).
+        public var maxConcurrentPerEndpoint: Int
         /// The longest ``DeliveryService/run()`` sleeps without looking at the outbox, so messages changed by other
         /// processes (`parley outbox retry`, another instance) are noticed without a ``DeliveryService/wake()``.
         public var pollInterval: Duration
@@ -20,6 +24,9 @@ extension DeliveryService {
         public var userAgent: String
         /// The current time: when messages are due, how old they are, when to retry.
         public var now: @Sendable () -> Date
+        /// Waits this many seconds of ``now``'s clock: the loop's timer. Tests inject a clock that moves only when
+        /// told, so backoff, expiry and leases are tested without waiting.
+        public var sleep: @Sendable (TimeInterval) async throws -> Void
         /// A number in `0..<1` for the backoff jitter.
         public var random: @Sendable () -> Double
         /// Who this service claims messages as: unique among the instances sharing a store (DESIGN §6).
@@ -34,9 +41,11 @@ extension DeliveryService {
             timeoutMs: Int = 10_000,
             retry: RetryPolicy = RetryPolicy(),
             maxConcurrentDeliveries: Int = 32,
+            maxConcurrentPerEndpoint: Int? = nil,
             pollInterval: Duration = .seconds(5),
             userAgent: String = DeliveryService.userAgent,
             now: @escaping @Sendable () -> Date = { Date() },
+            sleep: @escaping @Sendable (TimeInterval) async throws -> Void = DeliveryService.sleep,
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             owner: String = "local",
             lease: TimeInterval? = nil
@@ -46,6 +55,11 @@ extension DeliveryService {
             self.timeoutMs = max(1, timeoutMs)
             self.retry = retry
             self.maxConcurrentDeliveries = max(1, maxConcurrentDeliveries)
+            self.maxConcurrentPerEndpoint = min(
+                max(1, maxConcurrentPerEndpoint ?? DeliveryService.defaultPerEndpoint(maxConcurrentDeliveries)),
+                self.maxConcurrentDeliveries
+            )
+            self.sleep = sleep
             self.pollInterval = pollInterval
             self.userAgent = userAgent
             self.now = now
@@ -72,6 +86,16 @@ extension DeliveryService {
                 lease: lease
             )
         }
+    }
+
+    /// Half of all slots, at least one: a slow receiver never holds more than half, and a failing one holds one.
+    public static func defaultPerEndpoint(_ total: Int) -> Int {
+        max(1, total / 2)
+    }
+
+    /// Sleeps in real time: the default timer.
+    @Sendable public static func sleep(_ seconds: TimeInterval) async throws {
+        try await Task.sleep(for: .milliseconds(CheckedNumber.milliseconds(seconds)))
     }
 
     /// Twice the attempt timeout plus ten seconds (30 s with the default 10 s timeout).

@@ -48,19 +48,8 @@ public actor DeliveryService: Service {
 
     private var state = State.idle
     private var clientShutDown = false
-    /// Sessions with a message in flight, and that message's id: never two of one session.
-    private var inFlight: [SessionKey: Int64] = [:]
-    /// Counts releases, so a claim can tell which sessions were released while it read the store: its read may
-    /// predate the release's write and still show the message just delivered.
-    private var releases: UInt64 = 0
-    private var releasedDuringClaims: [SessionKey: UInt64] = [:]
-    private var activeClaims = 0
-    /// Sessions whose outcome could not be recorded (the store failed): left alone until then.
-    private var coolingDown: [SessionKey: Date] = [:]
-    /// Deliveries started by ``run()`` and not finished.
-    private var loopRunning = 0
-    /// Retry dates this service scheduled: ``run()`` wakes for them even while other deliveries are in flight.
-    private var knownRetryDates: [Date] = []
+    /// What is in flight and what may go next: every decision of the loop (DeliveryService+StateMachine.swift).
+    private var machine: StateMachine
     private var timer: Task<Void, Never>?
 
     /// A service delivering the messages of `store`, looking endpoints up by name at each attempt (so a
@@ -89,6 +78,13 @@ public actor DeliveryService: Service {
         }
         self.logger = logger
         self.metrics = DeliveryMetrics()
+        self.machine = StateMachine(
+            limits: .init(
+                total: settings.maxConcurrentDeliveries,
+                perEndpoint: settings.maxConcurrentPerEndpoint,
+                endpointBackoff: RetryPolicy(baseDelay: settings.retry.baseDelay, maxDelay: min(settings.retry.maxDelay, 30))
+            )
+        )
         (self.wakeups, self.wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -119,10 +115,16 @@ public actor DeliveryService: Service {
     public func run() async throws {
         guard state == .idle else { return }
         state = .running
-        logger.info("delivery started", metadata: ["parley.delivery.max_in_flight": "\(settings.maxConcurrentDeliveries)"])
+        logger.info(
+            "delivery started",
+            metadata: [
+                "parley.delivery.max_in_flight": "\(settings.maxConcurrentDeliveries)",
+                "parley.delivery.max_in_flight_per_endpoint": "\(settings.maxConcurrentPerEndpoint)",
+            ]
+        )
         let continuation = wakeContinuation
         await withGracefulShutdownHandler {
-            await loop()
+            await drive(.continuously)
         } onGracefulShutdown: {
             continuation.finish()
         }
@@ -134,36 +136,14 @@ public actor DeliveryService: Service {
         try await shutdown()
     }
 
-    /// Delivers every message that is due now and returns how many attempts it made; each message is attempted at
-    /// most once per call (a failed one is scheduled for later), but a session's next message goes as soon as the
-    /// one before it is delivered. For tests and the command line; ``run()`` does this continuously. Returns 0 once
-    /// the service's own client is shut down.
+    /// Delivers every message that is due now and returns how many it took (attempted or expired); each message is
+    /// taken at most once per call (a failed one is scheduled for later), but a session's next message goes as soon
+    /// as the one before it is delivered. For tests and the command line; ``run()`` does this continuously. Returns 0
+    /// once the service's own client is shut down.
     @discardableResult
     public func deliverDue() async -> Int {
         guard !clientShutDown else { return 0 }
-        var attempted = Set<Int64>()
-        let capacity = settings.maxConcurrentDeliveries
-        await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            while true {
-                if running < capacity {
-                    do {
-                        for message in try await claim(limit: capacity - running, skipping: attempted) {
-                            if let id = message.id { attempted.insert(id) }
-                            running += 1
-                            group.addTask { await self.deliver(message, fromLoop: false) }
-                        }
-                    } catch {
-                        logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
-                    }
-                }
-                if running == 0 { break }
-                await group.next()
-                running -= 1
-            }
-        }
-        pruneRetryDates(now: settings.now())
-        return attempted.count
+        return await drive(.once)
     }
 
     /// Shuts down the HTTP client the service created; an injected client is left to its owner. Idempotent;
@@ -174,59 +154,84 @@ public actor DeliveryService: Service {
         try await client.shutdown()
     }
 
-    // MARK: The loop
+    // MARK: The driver
 
-    private func loop() async {
-        wake()
-        await withDiscardingTaskGroup { group in
-            for await _ in wakeups {
-                // Read the horizon before claiming: anything due by then is claimed now (or is in flight), anything
-                // later gets the timer.
-                let horizon: Date?
+    /// How long the driver goes on.
+    private enum Mode {
+        /// Until the wake-ups end (graceful shutdown): ``run()``.
+        case continuously
+        /// Until nothing due now is left that it has not taken: ``deliverDue()``.
+        case once
+    }
+
+    /// The one delivery loop: claims what the state machine allows, performs its actions in child tasks, and waits,
+    /// either for the next wake-up (a commit, a finished delivery, the timer) or, in a single pass, for one of its
+    /// deliveries to finish. Returns how many messages it took.
+    @discardableResult
+    private func drive(_ mode: Mode) async -> Int {
+        if mode == .continuously { wake() }
+        var taken = Set<Int64>()
+        var wakeups = self.wakeups.makeAsyncIterator()
+        let (finished, finishedContinuation) = AsyncStream.makeStream(of: Void.self)
+        var finishedEvents = finished.makeAsyncIterator()
+        return await withDiscardingTaskGroup { group in
+            var running = 0
+            while true {
+                // Read the horizon before claiming: anything due by then is claimed now (or is in flight or held),
+                // anything later gets the timer.
+                var horizon: Date?
+                var failed = false
                 do {
-                    horizon = try await store.nextDueDate()
+                    if mode == .continuously { horizon = try await store.nextDueDate() }
                 } catch {
                     logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
-                    arm(at: settings.now().addingTimeInterval(1))
-                    continue
+                    failed = true
                 }
                 let claimedAt = settings.now()
-                let free = settings.maxConcurrentDeliveries - loopRunning
-                if free > 0 {
+                if !failed {
                     do {
-                        for message in try await claim(limit: free) {
-                            loopRunning += 1
-                            group.addTask { await self.deliver(message, fromLoop: true) }
+                        for action in try await claim(now: claimedAt, skipping: mode == .once ? taken : []) {
+                            taken.insert(action.messageId)
+                            running += 1
+                            group.addTask {
+                                await self.perform(action)
+                                finishedContinuation.yield()
+                            }
                         }
                     } catch {
                         logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
-                        arm(at: settings.now().addingTimeInterval(1))
-                        continue
+                        failed = true
                     }
                 }
-                let now = settings.now()
-                pruneRetryDates(now: now)
-                var next = now.addingTimeInterval(Self.seconds(settings.pollInterval))
-                if let horizon, horizon > claimedAt { next = min(next, horizon) }
-                if let retry = knownRetryDates.min() { next = min(next, retry) }
-                arm(at: next)
+                switch mode {
+                case .once:
+                    guard running > 0 else { return taken.count }
+                    _ = await finishedEvents.next(isolation: self)
+                    running -= 1
+                case .continuously:
+                    let now = settings.now()
+                    let pollInterval = Self.seconds(settings.pollInterval)
+                    arm(
+                        at: failed
+                            ? now.addingTimeInterval(1)
+                            : machine.wakeDate(now: now, horizon: horizon, claimedAt: claimedAt, pollInterval: pollInterval)
+                    )
+                    guard await wakeups.next(isolation: self) != nil else { return taken.count }
+                }
             }
         }
     }
 
-    /// Wakes the loop at `date` (by the injected clock's reckoning, slept in real time), replacing the previous timer.
+    /// Wakes the loop at `date` (by the injected clock), replacing the previous timer.
     private func arm(at date: Date) {
         timer?.cancel()
         let delay = max(0, date.timeIntervalSince(settings.now()))
         let continuation = wakeContinuation
+        let sleep = settings.sleep
         timer = Task {
-            try? await Task.sleep(for: .milliseconds(CheckedNumber.milliseconds(delay)))
+            try? await sleep(delay)
             if !Task.isCancelled { continuation.yield() }
         }
-    }
-
-    private func pruneRetryDates(now: Date) {
-        knownRetryDates.removeAll { $0 <= now }
     }
 
     private static func seconds(_ duration: Duration) -> TimeInterval {
@@ -234,83 +239,96 @@ public actor DeliveryService: Service {
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
-    // MARK: Claiming and releasing sessions
+    // MARK: Claiming and finishing
 
-    /// Takes up to `limit` due messages of sessions with nothing in flight and marks those sessions in flight.
-    private func claim(limit: Int, skipping attempted: Set<Int64> = []) async throws -> [OutgoingMessage] {
-        guard limit > 0 else { return [] }
-        let releasesBefore = releases
-        activeClaims += 1
-        defer {
-            activeClaims -= 1
-            if activeClaims == 0 { releasedDuringClaims.removeAll() }
+    /// Claims what the state machine has room for and returns what to do with each claimed message.
+    private func claim(now: Date, skipping: Set<Int64>) async throws -> [StateMachine.Action] {
+        guard let claim = machine.beginClaim(now: now, skipping: skipping) else { return [] }
+        let messages: [OutgoingMessage]
+        do {
+            messages = try await store.claimMessages(
+                owner: settings.owner,
+                now: now,
+                until: now.addingTimeInterval(settings.lease),
+                limit: claim.fetch,
+                excluding: claim.excluding
+            )
+        } catch {
+            machine.cancelClaim(claim)
+            throw error
         }
-        let now = settings.now()
-        coolingDown = coolingDown.filter { $0.value > now }
-        let due = try await store.claimMessages(
-            owner: settings.owner,
-            now: now,
-            until: now.addingTimeInterval(settings.lease),
-            limit: limit + inFlight.count + attempted.count + coolingDown.count
-        )
-        var batch: [OutgoingMessage] = []
-        for message in due where batch.count < limit {
-            guard let id = message.id, inFlight[message.key] == nil, !attempted.contains(id), coolingDown[message.key] == nil else { continue }
-            if let released = releasedDuringClaims[message.key], released > releasesBefore { continue }
-            inFlight[message.key] = id
-            batch.append(message)
+        let endpoints = self.endpoints
+        let retryWindow = settings.retry.retryWindow
+        return machine.endClaim(claim, messages: messages, now: now, skipping: skipping) { message in
+            endpoints(message.key.endpoint)?.webhook?.expireSeconds.map(TimeInterval.init) ?? retryWindow
         }
-        return batch
     }
 
-    private func release(_ message: OutgoingMessage, after outcome: RecordedOutcome, fromLoop: Bool) {
-        inFlight[message.key] = nil
-        releases += 1
-        if activeClaims > 0 { releasedDuringClaims[message.key] = releases }
-        switch outcome {
-        case .done: break
-        case .retry(let date): knownRetryDates.append(date)
-        case .unrecorded(let until):
-            coolingDown[message.key] = until
-            knownRetryDates.append(until)
-        }
-        if fromLoop { loopRunning -= 1 }
+    private func finish(_ message: OutgoingMessage, outcome: StateMachine.Outcome) {
+        machine.finish(message, outcome: outcome, now: settings.now())
         wake()
     }
 
     // MARK: One delivery
 
-    /// What the store now knows about an attempted message.
-    private enum RecordedOutcome: Sendable {
-        /// Delivered, dead, or abandoned at shutdown.
-        case done
-        /// Scheduled for another attempt at this date.
-        case retry(Date)
-        /// The store could not record the outcome: leave the session alone until this date.
-        case unrecorded(until: Date)
+    /// Performs one action of the state machine and reports its outcome back.
+    private nonisolated func perform(_ action: StateMachine.Action) async {
+        switch action {
+        case .send(let message):
+            await finish(message, outcome: await attempt(message))
+        case .expire(let message, let age, let limit):
+            await finish(message, outcome: await expire(message, age: age, limit: limit))
+        }
     }
 
-    private nonisolated func deliver(_ message: OutgoingMessage, fromLoop: Bool) async {
-        let outcome = await attempt(message)
-        await release(message, after: outcome, fromLoop: fromLoop)
-    }
-
-    private nonisolated func attempt(_ message: OutgoingMessage) async -> RecordedOutcome {
-        guard let id = message.id else { return .done }
-        let attempts = message.attempts + 1
+    /// The metadata of every log line about a message: its idempotency key, endpoint, destination and attempt.
+    private nonisolated func logger(for message: OutgoingMessage, attempt: Int) -> Logger {
         var logger = self.logger
         logger[metadataKey: "parley.idempotency_key"] = "\(message.idempotencyKey)"
         logger[metadataKey: "parley.endpoint"] = "\(message.key.endpoint)"
         logger[metadataKey: "parley.destination"] = "\(message.destination)"
-        logger[metadataKey: "parley.attempt"] = "\(attempts)"
+        logger[metadataKey: "parley.attempt"] = "\(attempt)"
+        return logger
+    }
+
+    /// Makes a message that waited too long a dead letter without sending it.
+    private nonisolated func expire(_ message: OutgoingMessage, age: TimeInterval, limit: TimeInterval) async -> StateMachine.Outcome {
+        guard let id = message.id else { return .done }
+        let logger = logger(for: message, attempt: message.attempts)
+        let now = settings.now()
+        let error = DeliveryError.stale(age: age, limit: limit, attempts: message.attempts, last: message.lastError)
+        do {
+            try await store.markDead(id: id, attempts: message.attempts, error: error.message, at: now)
+            metrics.record(.dead, attemptNanoseconds: 0, lagSeconds: nil)
+            logger.error("delivery expired, dead letter", metadata: ["error": "\(error.message)"])
+            return .done
+        } catch {
+            logger.error("cannot record a delivery outcome; the message stays pending", metadata: ["error": "\(error)"])
+            return .unrecorded(until: now.addingTimeInterval(1))
+        }
+    }
+
+    /// One HTTP attempt and the store's record of what came of it.
+    private nonisolated func attempt(_ message: OutgoingMessage) async -> StateMachine.Outcome {
+        guard let id = message.id else { return .done }
+        let attempts = message.attempts + 1
+        let logger = logger(for: message, attempt: attempts)
+        let endpoint = endpoints(message.key.endpoint)
 
         let started = ContinuousClock.now
         let result: AttemptResult
-        switch Self.target(of: message, endpoint: endpoints(message.key.endpoint)) {
+        switch Self.target(of: message, endpoint: endpoint) {
         case .failure(let error):
             result = .failed(error, retryAfter: nil)
         case .success(let target):
-            result = await Self.send(Self.request(for: message, to: target, userAgent: settings.userAgent), client: client, settings: settings)
+            let request = Self.request(
+                for: message,
+                to: target,
+                userAgent: settings.userAgent,
+                signingSecrets: endpoint?.webhook?.signingSecrets ?? [],
+                timestamp: settings.now()
+            )
+            result = await Self.send(request, client: client, settings: settings)
         }
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         let elapsed = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
@@ -325,9 +343,24 @@ public actor DeliveryService: Service {
                 try await store.markDelivered(id: id, at: now)
                 metrics.record(.delivered, attemptNanoseconds: elapsed, lagSeconds: now.timeIntervalSince(message.createdAt))
                 logger.debug("delivered", metadata: ["http.status": "\(status)"])
-                return .done
+                return .delivered
+            case .failed(let error, _) where error.status == 410:
+                // The receiver is gone: keep the message (first in its session's order) and pause the endpoint
+                // until an operator resumes it.
+                let reason = "gone: the \(message.destination) receiver answered 410 Gone"
+                let paused = try await store.pauseEndpoint(message.key.endpoint, reason: reason, at: now)
+                try await store.scheduleRetry(id: id, attempts: message.attempts, nextAttemptAt: now, error: "\(error.message) (endpoint paused)")
+                metrics.record(.paused, attemptNanoseconds: elapsed, lagSeconds: nil)
+                if paused {
+                    logger.warning(
+                        "endpoint paused: its messages are kept until it is resumed (parley outbox resume --endpoint NAME)",
+                        metadata: ["http.status": "410", "parley.pause_reason": "\(reason)"]
+                    )
+                }
+                return .paused
             case .failed(let error, let retryAfter):
-                if error.isRetryable, !settings.retry.isExpired(createdAt: message.createdAt, now: now) {
+                let limit = endpoint?.webhook?.expireSeconds.map(TimeInterval.init) ?? settings.retry.retryWindow
+                if error.isRetryable, message.age(at: now) < limit {
                     let delay = retryAfter ?? settings.retry.backoff(attempt: attempts, random: settings.random())
                     let next = now.addingTimeInterval(delay)
                     try await store.scheduleRetry(id: id, attempts: attempts, nextAttemptAt: next, error: error.message)
@@ -336,9 +369,9 @@ public actor DeliveryService: Service {
                         "delivery failed, will retry",
                         metadata: ["error": "\(error.message)", "parley.retry_in_seconds": "\(delay)"].merging(Self.statusMetadata(error)) { $1 }
                     )
-                    return .retry(next)
+                    return .retry(at: next)
                 }
-                let final = error.isRetryable ? DeliveryError.expired(after: error, attempts: attempts, window: settings.retry.retryWindow) : error
+                let final = error.isRetryable ? DeliveryError.expired(after: error, attempts: attempts, window: limit) : error
                 try await store.markDead(id: id, attempts: attempts, error: final.message, at: now)
                 metrics.record(.dead, attemptNanoseconds: elapsed, lagSeconds: nil)
                 logger.error("delivery failed, dead letter", metadata: ["error": "\(final.message)"].merging(Self.statusMetadata(error)) { $1 })

@@ -129,13 +129,15 @@ extension PostgresStore {
     /// Makes dead rows of `table` (`inbox` or `outbox`, a name from this module, never from outside) pending again,
     /// due at `now` with no attempts; all of them when `ids` is nil. Returns how many.
     func reviveDead(in table: String, ids: [Int64]?, now: Date) async throws -> Int {
+        // A retried message's age starts again: the time before the retry does not count towards its expiry.
+        let restart = table == "outbox" ? ", paused_ms = GREATEST(0, \(now.storeMilliseconds) - created_at)" : ""
         let revive: PostgresQuery =
-            "UPDATE \(unescaped: table) SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL WHERE status = 'dead'"
+            "UPDATE \(unescaped: table) SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL\(unescaped: restart) WHERE status = 'dead'"
         guard let ids else { return try await execute(revive) }
         guard !ids.isEmpty else { return 0 }
         return try await execute(
             """
-            UPDATE \(unescaped: table) SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL
+            UPDATE \(unescaped: table) SET status = 'pending', attempts = 0, next_attempt_at = \(now.storeMilliseconds), dead_at = NULL\(unescaped: restart)
             WHERE status = 'dead' AND id = ANY(\(ids))
             """
         )

@@ -150,7 +150,20 @@ extension PostgresStore {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            "v2-endpoint-pauses",
+            [
+                """
+                CREATE TABLE endpoint_pauses (
+                    endpoint TEXT PRIMARY KEY,
+                    reason TEXT NOT NULL,
+                    paused_at BIGINT NOT NULL
+                )
+                """,
+                "ALTER TABLE outbox ADD COLUMN paused_ms BIGINT NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     /// Brings the schema up to date. Instances starting together serialise on an advisory lock held on one

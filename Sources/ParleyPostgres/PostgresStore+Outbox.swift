@@ -5,13 +5,14 @@ import PostgresNIO
 // The outbox: in-order delivery per session, claims, retries and dead letters.
 
 extension PostgresStore {
-    /// Pending messages with no earlier pending message in their session: the only ones that may be sent.
+    /// Pending messages with no earlier pending message in their session, of endpoints that are not paused: the only
+    /// ones that may be sent.
     private static let sessionHeads = """
         o.status = 'pending' AND NOT EXISTS (
             SELECT 1 FROM outbox AS earlier
             WHERE earlier.status = 'pending' AND earlier.endpoint = o.endpoint AND earlier.user_id = o.user_id
                 AND earlier.session_id = o.session_id AND earlier.id < o.id
-        )
+        ) AND NOT EXISTS (SELECT 1 FROM endpoint_pauses AS p WHERE p.endpoint = o.endpoint)
         """
 
     public func dueMessages(now: Date, limit: Int) async throws -> [OutgoingMessage] {
@@ -25,9 +26,10 @@ extension PostgresStore {
 
     /// Claims session heads nobody else holds; `FOR UPDATE SKIP LOCKED` passes over heads another instance is
     /// claiming at this moment instead of waiting for it.
-    public func claimMessages(owner: String, now: Date, until: Date, limit: Int) async throws -> [OutgoingMessage] {
+    public func claimMessages(owner: String, now: Date, until: Date, limit: Int, excluding: Set<String>) async throws -> [OutgoingMessage] {
         guard limit > 0 else { return [] }
         let nowMs = now.storeMilliseconds
+        let excluded = excluding.sorted()
         return try await rows(
             """
             UPDATE outbox SET claimed_by = \(owner), claim_expires_at = \(until.storeMilliseconds)
@@ -35,6 +37,7 @@ extension PostgresStore {
                 SELECT o.id FROM outbox AS o
                 WHERE \(unescaped: Self.sessionHeads) AND o.next_attempt_at <= \(nowMs)
                     AND (o.claimed_by IS NULL OR o.claimed_by = \(owner) OR o.claim_expires_at <= \(nowMs))
+                    AND o.endpoint <> ALL(\(excluded))
                 ORDER BY o.id LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             )
@@ -89,6 +92,44 @@ extension PostgresStore {
     public func retryDead(ids: [Int64]?, now: Date) async throws -> Int {
         try await reviveDead(in: "outbox", ids: ids, now: now)
     }
+
+    // MARK: Paused endpoints
+
+    public func pauseEndpoint(_ endpoint: String, reason: String, at: Date) async throws -> Bool {
+        try await execute(
+            """
+            INSERT INTO endpoint_pauses (endpoint, reason, paused_at) VALUES (\(endpoint), \(reason), \(at.storeMilliseconds))
+            ON CONFLICT (endpoint) DO NOTHING
+            """
+        ) > 0
+    }
+
+    /// Deletes the pause and credits its duration to the endpoint's pending messages in one transaction, so two
+    /// instances resuming at once credit it once.
+    public func resumeEndpoint(_ endpoint: String, at: Date) async throws -> Bool {
+        let logger = self.logger
+        return try await transaction { connection in
+            let deleted = try await connection.rows(
+                "DELETE FROM endpoint_pauses WHERE endpoint = \(endpoint) RETURNING paused_at",
+                logger: logger
+            )
+            guard let pausedAt = try deleted.first?.value("paused_at", as: Int64.self) else { return false }
+            _ = try await connection.changes(
+                """
+                UPDATE outbox SET paused_ms = paused_ms + \(max(0, at.storeMilliseconds - pausedAt))
+                WHERE endpoint = \(endpoint) AND status = 'pending'
+                """,
+                logger: logger
+            )
+            return true
+        }
+    }
+
+    public func pausedEndpoints() async throws -> [EndpointPause] {
+        try await rows("SELECT * FROM endpoint_pauses ORDER BY endpoint").map {
+            EndpointPause(endpoint: try $0.value("endpoint"), reason: try $0.value("reason"), pausedAt: try $0.date("paused_at"))
+        }
+    }
 }
 
 extension OutgoingMessage {
@@ -108,7 +149,8 @@ extension OutgoingMessage {
             nextAttemptAt: try row.date("next_attempt_at"),
             status: status,
             lastError: try row.value("last_error", as: String?.self),
-            sensitive: try row.value("sensitive", as: Bool.self)
+            sensitive: try row.value("sensitive", as: Bool.self),
+            pausedSeconds: TimeInterval(try row.value("paused_ms", as: Int64.self)) / 1000
         )
     }
 }

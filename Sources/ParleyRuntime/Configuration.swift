@@ -170,6 +170,11 @@ public struct Configuration: Sendable, Hashable {
 
     /// The endpoint with this URL token.
     public func endpoint(token: String) -> Endpoint? { endpoints.first { $0.urlToken == token } }
+
+    /// The endpoint's Endpoint URL: the server's base URL plus its token (DESIGN §5).
+    public func endpointURL(_ endpoint: Endpoint) -> String {
+        (server.baseURL.hasSuffix("/") ? String(server.baseURL.dropLast()) : server.baseURL) + "/" + endpoint.urlToken
+    }
 }
 
 /// A system flows call: an HTTP API, an OpenAI-compatible model server or an NLU service (DESIGN §3.1, §7).
@@ -240,11 +245,18 @@ public struct Endpoint: Sendable, Hashable {
         public var url: String
         public var user: String?
         public var password: String?
+        /// `webhook.signingSecret`: every delivery of the endpoint (webhook and handover) is signed with each of these
+        /// (several during a rotation) as Standard Webhooks specifies (DESIGN §5.1).
+        public var signingSecrets: [SigningSecret]
+        /// `webhook.expireSeconds`: how late a message may still be delivered; nil means the retry window.
+        public var expireSeconds: Int?
 
-        public init(url: String, user: String? = nil, password: String? = nil) {
+        public init(url: String, user: String? = nil, password: String? = nil, signingSecrets: [SigningSecret] = [], expireSeconds: Int? = nil) {
             self.url = url
             self.user = user
             self.password = password
+            self.signingSecrets = signingSecrets
+            self.expireSeconds = expireSeconds
         }
     }
 

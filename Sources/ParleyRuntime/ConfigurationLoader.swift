@@ -65,6 +65,8 @@ public enum ConfigurationLimits {
     public static let deliveryTimeoutMs = 3_600_000
     /// 365 days.
     public static let retryWindowSeconds = 31_536_000
+    /// 365 days, as the retry window.
+    public static let expireSeconds = 31_536_000
     /// 1 GiB.
     public static let maxBodyBytes = 1 << 30
     /// 365 days.
@@ -371,7 +373,7 @@ private struct Reader {
                 } else {
                     fail("'auth' must be none or apiKey", at: location(value))
                 }
-            case "webhook": endpoint.webhook = target(value, field: key)
+            case "webhook": endpoint.webhook = target(value, field: key, signed: true)
             case "handover": endpoint.handover = target(value, field: key)
             case "dataProtection":
                 for (field, fieldKey, item) in mapping(value, what: "'dataProtection'") ?? [] {
@@ -402,10 +404,14 @@ private struct Reader {
         return endpoint
     }
 
-    private mutating func target(_ node: Yams.Node, field: String) -> Endpoint.Target? {
+    /// An HTTP target; with `signed`, also the webhook's `signingSecret` (one or a list) and `expireSeconds`.
+    private mutating func target(_ node: Yams.Node, field: String, signed: Bool = false) -> Endpoint.Target? {
         var url: String?
         var user: String?
         var password: String?
+        var secrets: [SigningSecret] = []
+        var expireSeconds: Int?
+        let known = signed ? ["url", "user", "password", "signingSecret", "expireSeconds"] : ["url", "user", "password"]
         for (key, keyNode, value) in mapping(node, what: "'\(field)'") ?? [] {
             switch key {
             case "url":
@@ -417,7 +423,10 @@ private struct Reader {
                 }
             case "user": user = string(value, field: "\(field).user", allowEmpty: true)
             case "password": password = string(value, field: "\(field).password", allowEmpty: true)
-            default: unknown(key, at: keyNode, known: ["url", "user", "password"])
+            case "signingSecret" where signed: secrets = signingSecrets(value, field: "\(field).signingSecret")
+            case "expireSeconds" where signed:
+                expireSeconds = positive(value, field: "\(field).expireSeconds", maximum: ConfigurationLimits.expireSeconds)
+            default: unknown(key, at: keyNode, known: known)
             }
         }
         guard let url else {
@@ -426,7 +435,33 @@ private struct Reader {
             }
             return nil
         }
-        return Endpoint.Target(url: url, user: user?.isEmpty == true ? nil : user, password: password?.isEmpty == true ? nil : password)
+        return Endpoint.Target(
+            url: url,
+            user: user?.isEmpty == true ? nil : user,
+            password: password?.isEmpty == true ? nil : password,
+            signingSecrets: secrets,
+            expireSeconds: expireSeconds
+        )
+    }
+
+    /// One `whsec_` secret or a list of them (a rotation); an empty text (an unset `${VAR:-}`) means none.
+    private mutating func signingSecrets(_ node: Yams.Node, field: String) -> [SigningSecret] {
+        let items: [Yams.Node]
+        if case .sequence(let sequence) = node {
+            items = Array(sequence)
+        } else {
+            items = [node]
+        }
+        var secrets: [SigningSecret] = []
+        for item in items {
+            guard let text = string(item, field: field, allowEmpty: true), !text.isEmpty else { continue }
+            do {
+                secrets.append(try SigningSecret(parsing: text))
+            } catch {
+                fail("'\(field)': \(error)", at: location(item))
+            }
+        }
+        return secrets
     }
 
     // MARK: Values

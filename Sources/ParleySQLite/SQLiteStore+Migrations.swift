@@ -168,6 +168,20 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v4-endpoint-pauses") { db in
+            try db.execute(
+                sql: """
+                    -- Paused endpoints (DESIGN §6, Isolation): their pending messages are kept and not offered.
+                    CREATE TABLE endpoint_pauses (
+                        endpoint TEXT PRIMARY KEY NOT NULL,
+                        reason TEXT NOT NULL,
+                        paused_at INTEGER NOT NULL
+                    );
+                    -- The time a pending message spent paused, which does not count towards its expiry.
+                    ALTER TABLE outbox ADD COLUMN paused_ms INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
     }()
 }

@@ -75,7 +75,8 @@ extension OutgoingMessage {
             nextAttemptAt: row.date("next_attempt_at"),
             status: status,
             lastError: row["last_error"],
-            sensitive: row["sensitive"]
+            sensitive: row["sensitive"],
+            pausedSeconds: TimeInterval(row["paused_ms"] as Int64? ?? 0) / 1000
         )
     }
 }

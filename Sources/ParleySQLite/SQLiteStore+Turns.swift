@@ -112,13 +112,20 @@ extension SQLiteStore {
     /// `dead_at`) pending again, due at `now` with no attempts; all of them when `ids` is nil. Returns how many.
     func reviveDead(in table: String, ids: [Int64]?, now: Date) async throws -> Int {
         try await write { db in
-            let revive = "UPDATE \(table) SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL WHERE status = 'dead'"
+            // A retried message's age starts again: the time before the retry does not count towards its expiry.
+            let restart = table == "outbox" ? ", paused_ms = MAX(0, :now - created_at)" : ""
+            let revive =
+                "UPDATE \(table) SET status = 'pending', attempts = 0, next_attempt_at = :now, dead_at = NULL\(restart) WHERE status = 'dead'"
             if let ids {
                 guard !ids.isEmpty else { return 0 }
-                let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-                try db.execute(sql: "\(revive) AND id IN (\(placeholders))", arguments: StatementArguments([now.storeMilliseconds] + ids))
+                let names = ids.indices.map { "id\($0)" }
+                let arguments = Dictionary(uniqueKeysWithValues: zip(names, ids.map { $0 as any DatabaseValueConvertible }))
+                try db.execute(
+                    sql: "\(revive) AND id IN (\(names.map { ":" + $0 }.joined(separator: ", ")))",
+                    arguments: StatementArguments(arguments.merging(["now": now.storeMilliseconds]) { $1 })
+                )
             } else {
-                try db.execute(sql: revive, arguments: [now.storeMilliseconds])
+                try db.execute(sql: revive, arguments: ["now": now.storeMilliseconds])
             }
             return db.changesCount
         }

@@ -44,6 +44,38 @@ extension ParleyServer {
             }
             return Response(status: .noContent)
         }
+        api.get("/endpoints") { request, _ in
+            try self.authorize(request)
+            let paused = Dictionary(try await self.store.pausedEndpoints().map { ($0.endpoint, $0) }, uniquingKeysWith: { first, _ in first })
+            let endpoints = self.configuration.endpoints.map { endpoint -> JSONValue in
+                [
+                    "name": .string(endpoint.name), "type": .string(endpoint.kind.rawValue), "flow": .string(endpoint.flow),
+                    "url": .string(self.configuration.endpointURL(endpoint)), "enabled": .bool(endpoint.enabled),
+                    "paused": .bool(paused[endpoint.name] != nil),
+                    "pause": paused[endpoint.name].map(Self.describe) ?? .null,
+                ]
+            }
+            return JSONResponse.make(["endpoints": .array(endpoints)])
+        }
+        api.post("/endpoints/{name}/pause") { request, context in
+            try self.authorize(request)
+            let endpoint = try self.endpoint(context)
+            let paused = try await self.store.pauseEndpoint(endpoint.name, reason: "admin: paused through the admin API", at: Date())
+            if paused {
+                self.logger.warning("endpoint paused: its messages are kept until it is resumed", metadata: ["parley.endpoint": "\(endpoint.name)"])
+            }
+            return JSONResponse.make(["endpoint": .string(endpoint.name), "paused": true, "changed": .bool(paused)])
+        }
+        api.post("/endpoints/{name}/resume") { request, context in
+            try self.authorize(request)
+            let endpoint = try self.endpoint(context)
+            let resumed = try await self.store.resumeEndpoint(endpoint.name, at: Date())
+            if resumed {
+                self.logger.notice("endpoint resumed: its kept messages are delivered in order", metadata: ["parley.endpoint": "\(endpoint.name)"])
+                self.wakeDelivery()
+            }
+            return JSONResponse.make(["endpoint": .string(endpoint.name), "paused": false, "changed": .bool(resumed)])
+        }
         api.get("/sessions") { request, context in
             try self.authorize(request)
             let limit = try AdminRequest.limit(request.uri.queryParameters.get("limit"))
@@ -144,6 +176,10 @@ extension ParleyServer {
     static func parameter(_ name: String, of context: BasicRequestContext) -> String {
         let raw = context.parameters.get(name) ?? ""
         return raw.removingPercentEncoding ?? raw
+    }
+
+    static func describe(_ pause: EndpointPause) -> JSONValue {
+        ["reason": .string(pause.reason), "pausedAt": .string(Runtime.timestamp(pause.pausedAt))]
     }
 
     private static func summary(_ session: StoredSession) -> JSONValue {

@@ -124,13 +124,22 @@ public final class ParleyServer: Sendable {
         } catch {
             throw APIError.notReady
         }
-        return JSONResponse.make(["status": "ready", "flowHash": .string(await runtime.flowHash)])
+        // A paused endpoint is an operator's matter, not the server's: still ready, but listed.
+        let paused = (try? await store.pausedEndpoints()) ?? []
+        return JSONResponse.make([
+            "status": "ready", "flowHash": .string(await runtime.flowHash),
+            "pausedEndpoints": .array(paused.map { .string($0.endpoint) }),
+        ])
     }
 
     private func metricsText() async throws -> Response {
         if let pending = try? await store.countMessages(status: .pending) { metrics.outboxDepth.set(to: Double(pending)) }
         if let dead = try? await store.countMessages(status: .dead) { metrics.deadLetters.set(to: Double(dead)) }
         if let dead = try? await store.countInputs(status: .dead) { metrics.deadInputs.set(to: Double(dead)) }
+        if let paused = try? await store.pausedEndpoints() {
+            let names = Set(paused.map(\.endpoint))
+            for endpoint in configuration.endpoints { metrics.paused(endpoint: endpoint.name, names.contains(endpoint.name)) }
+        }
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

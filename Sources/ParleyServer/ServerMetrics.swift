@@ -51,6 +51,16 @@ public final class ServerMetrics: Sendable {
         )
     }
 
+    /// `parley_endpoint_paused{endpoint}`: 1 while the endpoint's deliveries are paused (a `410 Gone` or an operator),
+    /// else 0.
+    func paused(endpoint: String, _ paused: Bool) {
+        registry.makeGauge(
+            name: "parley_endpoint_paused",
+            labels: [("endpoint", endpoint)],
+            help: "1 while an endpoint's deliveries are paused (its messages are kept)"
+        ).set(to: paused ? 1 : 0)
+    }
+
     /// Counts a request to an endpoint route.
     func request(endpoint: String, status: Int) {
         registry.makeCounter(

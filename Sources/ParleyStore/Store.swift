@@ -15,13 +15,13 @@ import Foundation
 ///   is already processed throws ``StoreError/alreadyProcessed``, so a turn can never be committed twice; a commit
 ///   made under a claim (``TurnCommit/owner``) throws ``StoreError/claimLost`` once another owner holds the session.
 /// - **Claims** (DESIGN §6, *Many instances*): ``claimInbox(owner:now:until:sessions:inputsPerSession:)`` hands a
-///   session's pending inputs to one owner at a time, and ``claimMessages(owner:now:until:limit:)`` a session's
+///   session's pending inputs to one owner at a time, and ``claimMessages(owner:now:until:limit:excluding:)`` a session's
 ///   next message; a claim lasts until its lease ends (`until`), so the work of an owner that dies is taken over
 ///   by the others once its leases expire. An owner may claim again what it already holds.
 /// - A session's inputs are offered in arrival order, and only while its oldest pending input is due: an input
 ///   waiting for a retry (``failInput(id:attempts:error:at:retryAt:)``) holds its session's later inputs back until it
 ///   runs or is dead, and never holds back other sessions.
-/// - ``claimMessages(owner:now:until:limit:)`` never offers a session's message while an earlier message of the
+/// - ``claimMessages(owner:now:until:limit:excluding:)`` never offers a session's message while an earlier message of the
 ///   same session is still pending: delivery is in order per session.
 public protocol Store: Sendable {
     // MARK: Inbox
@@ -74,11 +74,13 @@ public protocol Store: Sendable {
     // MARK: Outbox
 
     /// Pending messages whose next attempt is due at `now`, at most one per session (its oldest pending one),
-    /// oldest first, whoever holds them (for inspection: delivery uses ``claimMessages(owner:now:until:limit:)``).
+    /// oldest first, whoever holds them, leaving out paused endpoints' messages (for inspection: delivery uses ``claimMessages(owner:now:until:limit:excluding:)``).
     func dueMessages(now: Date, limit: Int) async throws -> [OutgoingMessage]
     /// Claims for `owner`, until `until`, up to `limit` of the messages ``dueMessages(now:limit:)`` would offer
-    /// that no other owner holds, oldest first. Recording the attempt's outcome releases the claim.
-    func claimMessages(owner: String, now: Date, until: Date, limit: Int) async throws -> [OutgoingMessage]
+    /// that no other owner holds and whose endpoint is not in `excluding`, oldest first. Recording the attempt's
+    /// outcome releases the claim. A delivery service excludes the endpoints that already have all the deliveries in
+    /// flight they may have, so one endpoint's backlog never fills a claim that other endpoints' messages need.
+    func claimMessages(owner: String, now: Date, until: Date, limit: Int, excluding: Set<String>) async throws -> [OutgoingMessage]
     /// The earliest `nextAttemptAt` of the messages ``dueMessages(now:limit:)`` can offer (each session's oldest
     /// pending message), so a delivery loop knows how long it may sleep. A later message blocked behind an earlier
     /// one does not count: the loop would wake to find nothing due and spin.
@@ -94,6 +96,19 @@ public protocol Store: Sendable {
     func countMessages(status: OutgoingMessage.Status) async throws -> Int
     /// Puts dead letters back in the queue (all of them when `ids` is nil) with attempts reset; returns how many.
     func retryDead(ids: [Int64]?, now: Date) async throws -> Int
+
+    // MARK: Paused endpoints
+
+    /// Pauses an endpoint's deliveries (DESIGN §6, *Isolation*): its pending messages are kept but no longer offered
+    /// by ``dueMessages(now:limit:)``, ``claimMessages(owner:now:until:limit:excluding:)`` or ``nextDueDate()``.
+    /// Returns false when it was already paused (the first pause's reason and date stay).
+    func pauseEndpoint(_ endpoint: String, reason: String, at: Date) async throws -> Bool
+    /// Resumes a paused endpoint: its pending messages are offered again, in order, and the time they spent paused is
+    /// added to their ``OutgoingMessage/pausedSeconds``, so they neither expire nor age out while paused. Returns
+    /// false when it was not paused.
+    func resumeEndpoint(_ endpoint: String, at: Date) async throws -> Bool
+    /// The paused endpoints, by name.
+    func pausedEndpoints() async throws -> [EndpointPause]
 
     // MARK: Flow versions
 
@@ -121,6 +136,13 @@ public protocol Store: Sendable {
     /// Removes a user's profile, sessions, workspaces, transcripts, inbox and outbox rows on every endpoint (DESIGN
     /// §5.6). A backend that keeps erased bytes elsewhere (SQLite's write-ahead log) clears them before returning.
     func eraseUser(_ userId: String) async throws -> ErasureCounts
+}
+
+extension Store {
+    /// Claims due messages of every endpoint that is not paused.
+    public func claimMessages(owner: String, now: Date, until: Date, limit: Int) async throws -> [OutgoingMessage] {
+        try await claimMessages(owner: owner, now: now, until: until, limit: limit, excluding: [])
+    }
 }
 
 /// Identifies a session: DESIGN §4 keys sessions by endpoint, user and session id.
@@ -246,6 +268,8 @@ public struct OutgoingMessage: Sendable, Hashable {
     public var lastError: String?
     /// True when the body holds user content that must be erased once delivered (sensitive logging disabled).
     public var sensitive: Bool
+    /// How long the message waited while its endpoint was paused: that time does not count towards its expiry.
+    public var pausedSeconds: TimeInterval
 
     public init(
         id: Int64? = nil,
@@ -258,7 +282,8 @@ public struct OutgoingMessage: Sendable, Hashable {
         nextAttemptAt: Date? = nil,
         status: Status = .pending,
         lastError: String? = nil,
-        sensitive: Bool = false
+        sensitive: Bool = false,
+        pausedSeconds: TimeInterval = 0
     ) {
         self.id = id
         self.idempotencyKey = idempotencyKey
@@ -271,6 +296,26 @@ public struct OutgoingMessage: Sendable, Hashable {
         self.status = status
         self.lastError = lastError
         self.sensitive = sensitive
+        self.pausedSeconds = pausedSeconds
+    }
+
+    /// How long the message has been waiting at `now`, not counting the time its endpoint was paused.
+    public func age(at now: Date) -> TimeInterval {
+        now.timeIntervalSince(createdAt) - pausedSeconds
+    }
+}
+
+/// An endpoint whose deliveries are paused: by a receiver's `410 Gone` or by an operator.
+public struct EndpointPause: Sendable, Hashable, Codable {
+    public var endpoint: String
+    /// Why: `gone` (a receiver answered 410) or `admin`, with details.
+    public var reason: String
+    public var pausedAt: Date
+
+    public init(endpoint: String, reason: String, pausedAt: Date) {
+        self.endpoint = endpoint
+        self.reason = reason
+        self.pausedAt = pausedAt
     }
 }
 

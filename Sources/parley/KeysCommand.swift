@@ -4,12 +4,13 @@ import ParleyRuntime
 import ParleyServer
 import ParleyStore
 
-/// `parley keys create|list|revoke --endpoint NAME`: an endpoint's API keys, stored hashed.
+/// `parley keys create|list|revoke --endpoint NAME`: an endpoint's API keys, stored hashed; `parley keys signing-secret
+/// --endpoint NAME` makes a webhook signing secret (DESIGN §5.1), which lives in the configuration, not the store.
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Create, list and revoke an endpoint's API keys (X-Webhook-Key).",
-        subcommands: [Create.self, List.self, Revoke.self]
+        subcommands: [Create.self, List.self, Revoke.self, SigningSecretCommand.self]
     )
 
     struct Options: ParsableArguments {
@@ -21,13 +22,18 @@ struct KeysCommand: AsyncParsableCommand {
 
         /// The store, after checking that the configuration has the endpoint.
         func open() async throws -> any Store {
+            try await StoreSource.open(try configuration())
+        }
+
+        /// The configuration, after checking that it has the endpoint.
+        func configuration() throws -> Configuration {
             let configuration = try StoreSource.configuration(config)
             guard configuration.endpoint(named: endpoint) != nil else {
                 throw UsageError(
                     "\(config) has no endpoint '\(endpoint)' (endpoints: \(configuration.endpoints.map(\.name).joined(separator: ", ")))"
                 )
             }
-            return try await StoreSource.open(configuration)
+            return configuration
         }
     }
 
@@ -78,6 +84,28 @@ struct KeysCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             emit("revoked \(id)")
+        }
+    }
+}
+
+extension KeysCommand {
+    struct SigningSecretCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "signing-secret",
+            abstract: "Print a new webhook signing secret (whsec_...) for an endpoint.",
+            discussion: """
+                Put it in the endpoint's webhook.signingSecret, preferably through an environment variable \
+                (signingSecret: "${ACME_WEBHOOK_SECRET}"), and give the receiver the same secret. To rotate, list the new \
+                and the old secret (signingSecret: ["${NEW}", "${OLD}"]): every delivery carries one signature per secret \
+                until the old one is removed. Nothing is stored: Parley keeps the secret only in the configuration.
+                """
+        )
+
+        @OptionGroup var options: Options
+
+        func run() throws {
+            _ = try options.configuration()
+            emit(SigningSecret.generate().text)
         }
     }
 }

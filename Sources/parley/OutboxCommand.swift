@@ -3,14 +3,15 @@ import Foundation
 import ParleyRuntime
 import ParleyStore
 
-/// `parley outbox list|retry`: shows outgoing messages and puts dead letters back in the queue (DESIGN §6, §8).
+/// `parley outbox list|retry|pause|resume`: shows outgoing messages, puts dead letters back in the queue, and pauses
+/// or resumes an endpoint's deliveries (DESIGN §6, §8).
 ///
 /// Bodies are never printed: they may hold user text.
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
-        abstract: "Show undelivered messages and re-drive dead letters.",
-        subcommands: [List.self, Retry.self]
+        abstract: "Show undelivered messages, re-drive dead letters, pause and resume an endpoint's deliveries.",
+        subcommands: [List.self, Retry.self, Pause.self, Resume.self]
     )
 
     /// The states `--status` accepts.
@@ -76,6 +77,42 @@ struct OutboxCommand: AsyncParsableCommand {
             let store = try await StoreSource.open(StoreSource.configuration(config))
             let count = try await store.retryDead(ids: selection.ids, now: Date())
             emit("\(count) dead \(count == 1 ? "letter" : "letters") queued for delivery")
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resume a paused endpoint: its kept messages are delivered in order.",
+            discussion: "An endpoint is paused when its receiver answers 410 Gone, or by `parley outbox pause`. A running "
+                + "server picks the change up within its poll interval (5 s)."
+        )
+
+        @OptionGroup var options: KeysCommand.Options
+
+        func run() async throws {
+            let store = try await options.open()
+            if try await store.resumeEndpoint(options.endpoint, at: Date()) {
+                emit("endpoint '\(options.endpoint)' resumed: its kept messages are delivered in order")
+            } else {
+                emit("endpoint '\(options.endpoint)' was not paused")
+            }
+        }
+    }
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pause an endpoint's deliveries: its messages are kept, in order, until it is resumed."
+        )
+
+        @OptionGroup var options: KeysCommand.Options
+
+        func run() async throws {
+            let store = try await options.open()
+            if try await store.pauseEndpoint(options.endpoint, reason: "admin: paused from the command line", at: Date()) {
+                emit("endpoint '\(options.endpoint)' paused: its messages are kept until `parley outbox resume --endpoint \(options.endpoint)`")
+            } else {
+                emit("endpoint '\(options.endpoint)' was already paused")
+            }
         }
     }
 

@@ -15,6 +15,12 @@ final class TestClock: @unchecked Sendable {
     var now: Date { lock.withLock { current } }
 
     func advance(_ seconds: TimeInterval) { lock.withLock { current = current.addingTimeInterval(seconds) } }
+
+    /// Returns once the clock has been advanced `seconds` past now: the service's timer under this clock.
+    func sleep(_ seconds: TimeInterval) async throws {
+        let deadline = now.addingTimeInterval(seconds)
+        while now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+    }
 }
 
 /// Builders for the delivery tests.
@@ -66,16 +72,22 @@ enum DeliveryFixture {
         maxConcurrent: Int = 32,
         pollInterval: Duration = .seconds(5)
     ) -> DeliveryService.Settings {
-        let now: @Sendable () -> Date
-        if let clock { now = { clock.now } } else { now = { Date() } }
-        return DeliveryService.Settings(
+        var settings = DeliveryService.Settings(
             timeoutMs: timeoutMs,
             retry: retry,
             maxConcurrentDeliveries: maxConcurrent,
             pollInterval: pollInterval,
-            now: now,
             random: { random }
         )
+        if let clock {
+            settings.now = { clock.now }
+            settings.sleep = { try await clock.sleep($0) }
+        } else {
+            // Real time, starting at t0 like the messages, so they are young.
+            let offset = Date().timeIntervalSince(t0)
+            settings.now = { Date().addingTimeInterval(-offset) }
+        }
+        return settings
     }
 
     /// The service's logger: silent unless `PARLEY_DELIVERY_TEST_LOGS` is set.
