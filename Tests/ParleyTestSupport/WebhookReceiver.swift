@@ -137,9 +137,9 @@ public final class WebhookReceiver: Sendable {
     /// Answers held requests (and, from now on, does not hold any).
     public func releaseHeld() async { await state.release() }
 
-    /// Waits (at most about ten seconds, polling) until `condition` holds for the requests; returns whether it did.
-    public func waitUntil(_ condition: @Sendable ([Received]) -> Bool) async -> Bool {
-        for _ in 0..<1000 {
+    /// Waits (at most about `seconds`, polling) until `condition` holds for the requests; returns whether it did.
+    public func waitUntil(seconds: Int = 10, _ condition: @Sendable ([Received]) -> Bool) async -> Bool {
+        for _ in 0..<(seconds * 100) {
             if condition(await state.requests) { return true }
             try? await Task.sleep(for: .milliseconds(10))
         }
