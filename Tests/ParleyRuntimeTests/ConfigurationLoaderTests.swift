@@ -88,6 +88,52 @@ import Testing
         }
     }
 
+    @Test func signingSecretsOneOrAListAndExpiry() throws {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        let text = """
+            endpoints:
+              - { name: a, type: webhook, urlToken: \(token), flow: f,
+                  webhook: { url: "http://127.0.0.1:9/h", signingSecret: "${ONE}", expireSeconds: 60 } }
+              - { name: b, type: webhook, urlToken: \(String(repeating: "cd", count: 32)), flow: f,
+                  webhook: { url: "http://127.0.0.1:9/h", signingSecret: ["${NEW}", "${OLD:-}"] } }
+            """
+        let configuration = try ConfigurationLoader(environment: ["ONE": secret, "NEW": secret]).parse(text, file: "p.yaml")
+        #expect(configuration.endpoints[0].webhook?.signingSecrets == [try SigningSecret(parsing: secret)])
+        #expect(configuration.endpoints[0].webhook?.expireSeconds == 60)
+        #expect(configuration.endpoints[1].webhook?.signingSecrets.count == 1, "an empty ${OLD:-} is no secret")
+        #expect(configuration.endpoints[1].webhook?.expireSeconds == nil)
+        #expect(!"\(configuration.endpoints[0])".contains("MfKQ9r8"), "a printed endpoint does not show its secret")
+    }
+
+    @Test func badSigningSecretsAndExpiryAreReportedWithTheirPositionButNotTheirText() {
+        let text = """
+            endpoints:
+              - name: a
+                type: webhook
+                urlToken: \(token)
+                flow: f
+                webhook:
+                  url: "http://127.0.0.1:9/h"
+                  signingSecret: [whsec_c2hvcnQ=, "not-a-secret-value"]
+                  expireSeconds: 0
+                handover: { url: "http://127.0.0.1:9/a", signingSecret: x }
+            """
+        do {
+            _ = try ConfigurationLoader(environment: [:]).parse(text, file: "p.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect(
+                error.description.components(separatedBy: "\n") == [
+                    "p.yaml:8:23: 'webhook.signingSecret': a signing secret's key must be 24 to 64 bytes; this one has 5",
+                    "p.yaml:8:39: 'webhook.signingSecret': a signing secret starts with 'whsec_' (make one with: parley keys signing-secret --endpoint NAME)",
+                    "p.yaml:9:22: 'webhook.expireSeconds' must be between 1 and 31536000",
+                    "p.yaml:10:46: unknown key 'signingSecret'",
+                ]
+            )
+            #expect(!error.description.contains("not-a-secret-value"))
+        }
+    }
+
     @Test func aWebhookEndpointNeedsAWebhook() {
         let text = "endpoints:\n  - { name: a, type: webhook, urlToken: \(token), flow: f }\n"
         do {
