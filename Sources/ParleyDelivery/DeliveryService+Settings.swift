@@ -24,9 +24,9 @@ extension DeliveryService {
         public var userAgent: String
         /// The current time: when messages are due, how old they are, when to retry.
         public var now: @Sendable () -> Date
-        /// Waits this many seconds of ``now``'s clock: the loop's timer. Tests inject a clock that moves only when
-        /// told, so backoff, expiry and leases are tested without waiting.
-        public var sleep: @Sendable (TimeInterval) async throws -> Void
+        /// Waits until ``now`` reads this date: the loop's timer. Tests inject a clock that moves only when told, so
+        /// backoff, expiry and leases are tested without waiting.
+        public var sleep: @Sendable (Date) async throws -> Void
         /// A number in `0..<1` for the backoff jitter.
         public var random: @Sendable () -> Double
         /// Who this service claims messages as: unique among the instances sharing a store (DESIGN §6).
@@ -45,7 +45,7 @@ extension DeliveryService {
             pollInterval: Duration = .seconds(5),
             userAgent: String = DeliveryService.userAgent,
             now: @escaping @Sendable () -> Date = { Date() },
-            sleep: @escaping @Sendable (TimeInterval) async throws -> Void = DeliveryService.sleep,
+            sleep: (@Sendable (Date) async throws -> Void)? = nil,
             random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
             owner: String = "local",
             lease: TimeInterval? = nil
@@ -59,7 +59,7 @@ extension DeliveryService {
                 max(1, maxConcurrentPerEndpoint ?? DeliveryService.defaultPerEndpoint(maxConcurrentDeliveries)),
                 self.maxConcurrentDeliveries
             )
-            self.sleep = sleep
+            self.sleep = sleep ?? { date in try await DeliveryService.sleep(max(0, date.timeIntervalSince(now()))) }
             self.pollInterval = pollInterval
             self.userAgent = userAgent
             self.now = now
@@ -93,7 +93,7 @@ extension DeliveryService {
         max(1, total / 2)
     }
 
-    /// Sleeps in real time: the default timer.
+    /// Sleeps this many seconds in real time: the default timer's wait.
     @Sendable public static func sleep(_ seconds: TimeInterval) async throws {
         try await Task.sleep(for: .milliseconds(CheckedNumber.milliseconds(seconds)))
     }

@@ -225,11 +225,10 @@ public actor DeliveryService: Service {
     /// Wakes the loop at `date` (by the injected clock), replacing the previous timer.
     private func arm(at date: Date) {
         timer?.cancel()
-        let delay = max(0, date.timeIntervalSince(settings.now()))
         let continuation = wakeContinuation
         let sleep = settings.sleep
         timer = Task {
-            try? await sleep(delay)
+            try? await sleep(date)
             if !Task.isCancelled { continuation.yield() }
         }
     }

@@ -16,10 +16,9 @@ final class TestClock: @unchecked Sendable {
 
     func advance(_ seconds: TimeInterval) { lock.withLock { current = current.addingTimeInterval(seconds) } }
 
-    /// Returns once the clock has been advanced `seconds` past now: the service's timer under this clock.
-    func sleep(_ seconds: TimeInterval) async throws {
-        let deadline = now.addingTimeInterval(seconds)
-        while now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+    /// Returns once the clock has been advanced to `date`: the service's timer under this clock.
+    func sleep(until date: Date) async throws {
+        while now < date { try await Task.sleep(for: .milliseconds(2)) }
     }
 }
 
@@ -81,7 +80,7 @@ enum DeliveryFixture {
         )
         if let clock {
             settings.now = { clock.now }
-            settings.sleep = { try await clock.sleep($0) }
+            settings.sleep = { try await clock.sleep(until: $0) }
         } else {
             // Real time, starting at t0 like the messages, so they are young.
             let offset = Date().timeIntervalSince(t0)

@@ -140,6 +140,35 @@ struct DeliveryGuaranteeTests {
         }
     }
 
+    @Test func theLoopSleepsOnTheInjectedClockSoLongBackoffsNeedNoWaiting() async throws {
+        let clock = TestClock()
+        try await withDelivery(
+            script: { $0.number == 1 && $0.attempt <= 2 ? .init(status: 503, retryAfter: "600") : .ok },
+            settings: DeliveryFixture.settings(clock: clock, pollInterval: .seconds(3600)),
+            endpoints: { [try! Self.endpoint(url: $0.url, expireSeconds: 1800)] }
+        ) { receiver, store, service in
+            let key = DeliveryFixture.key("s1")
+            try await store.enqueue(key, [DeliveryFixture.message(key, 1), DeliveryFixture.message(key, 2)])
+            let running = Task { try await service.run() }
+            // Each step waits until the service recorded the attempt before the clock moves (a retry's date is the
+            // service's now plus the delay).
+            let attempts = { try await store.messages(status: .pending, limit: 1).first?.attempts }
+            #expect(try await eventually { try await attempts() == 1 })
+            // Retry-After 600 s: nothing happens until the clock is moved, however long we wait in real time.
+            clock.advance(599)
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(await receiver.requests.count == 1)
+            clock.advance(1)
+            #expect(try await eventually { try await attempts() == 2 })
+            clock.advance(600)
+            #expect(await receiver.waitUntil { $0.filter { $0.status == 200 }.count == 2 })
+            #expect(await receiver.accepted.map(\.number) == [1, 2])
+            #expect(try await store.countMessages(status: .pending) == 0)
+            running.cancel()
+            try await running.value
+        }
+    }
+
     @Test func aSlowEndpointHoldsOnlyItsShareOfTheSlotsAndTheOthersKeepTheirPace() async throws {
         try await withDelivery(
             script: { $0.path == "/slow" ? .init(hold: true) : .ok },
