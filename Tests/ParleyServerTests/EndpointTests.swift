@@ -27,7 +27,7 @@ import Testing
             #expect(delivered.path == "/hook")
             #expect(delivered.headers["content-type"] == "application/json")
             #expect(delivered.headers["idempotency-key"] == "\(traceId)-1")
-            #expect(delivered.headers["authorization"] == "Basic " + Data("parley:secret".utf8).base64EncodedString())
+            #expect(delivered.headers["authorization"] == "Basic " + Data("parley:\(TestDeployment.webhookPassword)".utf8).base64EncodedString())
             let body = try JSONValue.parse(delivered.bodyText)
             #expect(
                 body == [

@@ -32,9 +32,18 @@ import Testing
         static func start(
             folder: URL,
             arguments: [String] = [],
-            logLevel: String = "error",
+            logLevel: String? = nil,
             environment: [String: String] = [:]
         ) async throws -> Server {
+            // With PARLEY_TEST_LOG_DIR (scripts/test sets it), every server logs at debug level into a file there,
+            // which Tests/security/check-logs.sh then searches for secrets.
+            let logDirectory = ProcessInfo.processInfo.environment["PARLEY_TEST_LOG_DIR"]
+            let logLevel = logLevel ?? (logDirectory == nil ? "error" : "debug")
+            let logFile = logDirectory.flatMap { directory -> FileHandle? in
+                let path = "\(directory)/serve-\(UUID().uuidString).log"
+                FileManager.default.createFile(atPath: path, contents: nil)
+                return FileHandle(forWritingAtPath: path)
+            }
             let process = Process()
             process.executableURL = ServeProcessTests.binary
             process.arguments = ["serve", "--config", folder.appendingPathComponent("parley.yaml").path, "--log-level", logLevel] + arguments
@@ -49,9 +58,11 @@ import Testing
                 let data = handle.availableData
                 if data.isEmpty {
                     handle.readabilityHandler = nil
+                    try? logFile?.close()
                     continuation.finish()
                     return
                 }
+                logFile?.write(data)
                 let text = String(decoding: data, as: UTF8.self)
                 let all = errors.text.withLock {
                     $0 += text

@@ -43,7 +43,10 @@ final class TestDeployment: Sendable {
     static let quietToken = String(repeating: "6", count: 64)
     static let voiceToken = String(repeating: "7", count: 64)
     static let deskToken = String(repeating: "8", count: 64)
-    static let adminToken = "test-admin-token"
+    /// Secrets of the test deployment, distinctive so `Tests/security/check-logs.sh` can prove no log line of the
+    /// whole test run holds them.
+    static let adminToken = "admin-9c2b-never-logged"
+    static let webhookPassword = "pw-5e1d-never-logged"
 
     let folder: URL
     let port: Int
@@ -63,7 +66,7 @@ final class TestDeployment: Sendable {
         delivery: { timeoutMs: 2000, retryWindowSeconds: 3600 }
         endpoints:
           - { name: web, type: webhook, urlToken: \(webhookToken), flow: echo,
-              webhook: { url: "http://127.0.0.1:\(receiverPort)/hook", user: parley, password: secret } }
+              webhook: { url: "http://127.0.0.1:\(receiverPort)/hook", user: parley, password: \(webhookPassword) } }
           - { name: rest, type: rest, urlToken: \(restToken), flow: echo }
           - { name: keyed, type: webhook, urlToken: \(keyedToken), flow: echo, auth: apiKey,
               webhook: { url: "http://127.0.0.1:\(receiverPort)/keyed" } }
