@@ -99,6 +99,30 @@ import Testing
         await receiver.stop()
     }
 
+    @Test func aSlowReceiverHoldsOnlyItsEndpointsShareAndTheOtherEndpointKeepsDelivering() async throws {
+        // The `gone` endpoint's receiver holds every request (until released, or the 2 s delivery timeout).
+        let receiver = try await WebhookReceiver.start(script: { $0.path == "/gone" ? .init(hold: true) : .ok })
+        let folder = try Self.prepare(receiverPort: receiver.port)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let server = try await Server.start(folder: folder, environment: ["NEW_SECRET": "", "OLD_SECRET": ""])
+        let slow = "\(server.base)/\(Self.goneToken)"
+        let fast = "\(server.base)/\(TestDeployment.webhookToken)"
+        // Forty sessions of the slow endpoint first: enough to fill all 32 delivery slots if nothing kept them apart.
+        for index in 0..<40 { #expect(try await HTTP.post(slow, HTTP.message(session: "slow\(index)", text: "s")).status == 202) }
+        #expect(await receiver.waitUntil { $0.filter { $0.path == "/gone" }.count >= 16 })
+        for index in 0..<10 { #expect(try await HTTP.post(fast, HTTP.message(session: "fast\(index)", text: "f")).status == 202) }
+        #expect(await receiver.waitUntil { $0.filter { $0.path == "/hook" && $0.status == 200 }.count == 10 })
+        // While the other endpoint's ten went through, the slow one had at most its 16 slots (16 held requests, plus
+        // the odd probe if the 2 s timeout passed meanwhile on a loaded machine), not 32.
+        let slowSoFar = await receiver.requests.filter { $0.path == "/gone" }.count
+        #expect(slowSoFar >= 16 && slowSoFar <= 19, "\(slowSoFar) slow requests")
+        await receiver.releaseHeld()
+        await receiver.answer { _ in .ok }
+        #expect(await receiver.waitUntil(seconds: 60) { Set($0.filter { $0.path == "/gone" && $0.status == 200 }.compactMap(\.session)).count == 40 })
+        #expect(server.terminate() == 0)
+        await receiver.stop()
+    }
+
     @Test func aGoneReceiverPausesItsEndpointUntilResumedAndNothingIsLost() async throws {
         let receiver = try await WebhookReceiver.start(script: { $0.path == "/gone" ? .init(status: 410) : .ok })
         let folder = try Self.prepare(receiverPort: receiver.port)
