@@ -32,25 +32,8 @@ import Testing
     }
 
     /// Runs `parley` with the configuration's secrets unset (empty: no signing).
-    private func run(
-        _ arguments: [String],
-        environment: [String: String] = ["NEW_SECRET": "", "OLD_SECRET": ""]
-    ) throws
-        -> (status: Int32, stdout: String, stderr: String)
-    {
-        let process = Process()
-        process.executableURL = ServeProcessTests.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ServeProcessTests.parley(arguments, environment: ["NEW_SECRET": "", "OLD_SECRET": ""])
     }
 
     @Test func signedDeliveriesVerifyWithAnIndependentImplementationAndStaleRepliesExpire() async throws {

@@ -8,17 +8,8 @@ import Testing
 /// live only in the configuration's environment, never in the store.
 @Suite(.serialized) struct SecretsAtRestTests {
     private func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        process.executableURL = ServeProcessTests.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self))
+        let result = try ServeProcessTests.parley(arguments, environment: environment)
+        return (result.status, result.stdout)
     }
 
     /// Every byte of the SQLite store: the database, its WAL and shared memory.
