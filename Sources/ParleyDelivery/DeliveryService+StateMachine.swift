@@ -23,7 +23,7 @@ extension DeliveryService {
     /// var machine = DeliveryService.StateMachine(limits: .init(total: 32, perEndpoint: 8))
     /// if let claim = machine.beginClaim(now: now) {
     ///     let due = try await store.claimMessages(owner: "a", now: now, until: lease, limit: claim.fetch, excluding: claim.excluding)
-    ///     for action in machine.endClaim(claim, messages: due, now: now, expiry: { _ in 86_400 }) { ... }
+    ///     for action in machine.endClaim(claim, messages: due, now: now, expiry: { _ in 86_400 }).actions { ... }
     /// }
     /// machine.finish(message, outcome: .delivered, now: now)
     /// ```
@@ -131,8 +131,10 @@ extension DeliveryService {
         }
 
         /// Takes the claimed messages that may go (their session has nothing in flight, their endpoint has room) and
-        /// marks them in flight; returns what to do with each. Messages it passes over stay claimed until their
-        /// lease ends, which only delays them on this instance.
+        /// marks them in flight; returns what to do with each, and the ids it passed over only for want of room
+        /// (the claim's limit or their endpoint's share), which the driver releases so another instance may take
+        /// them at once. Messages passed over for other reasons (their session is busy, a stale read) stay as they
+        /// are.
         ///
         /// - Parameter expiry: the longest a message may wait, in seconds (its endpoint's `expireSeconds`, else the
         ///   retry window).
@@ -142,22 +144,27 @@ extension DeliveryService {
             now: Date,
             skipping: Set<Int64> = [],
             expiry: (OutgoingMessage) -> TimeInterval
-        ) -> [Action] {
+        ) -> (actions: [Action], passedOver: [Int64]) {
             defer { finishClaim() }
             var actions: [Action] = []
-            for message in messages where actions.count < claim.limit {
-                guard let id = message.id, inFlight[message.key] == nil, !skipping.contains(id), coolingDown[message.key] == nil,
-                    !claim.excluding.contains(message.key.endpoint),
-                    inFlightByEndpoint[message.key.endpoint, default: 0] < capacity(of: message.key.endpoint)
+            var passedOver: [Int64] = []
+            for message in messages {
+                guard let id = message.id, inFlight[message.key] == nil, !skipping.contains(id), coolingDown[message.key] == nil
                 else { continue }
                 if let released = releasedDuringClaims[message.key], released > claim.ticket { continue }
+                guard actions.count < claim.limit, !claim.excluding.contains(message.key.endpoint),
+                    inFlightByEndpoint[message.key.endpoint, default: 0] < capacity(of: message.key.endpoint)
+                else {
+                    passedOver.append(id)
+                    continue
+                }
                 inFlight[message.key] = id
                 inFlightByEndpoint[message.key.endpoint, default: 0] += 1
                 let limit = expiry(message)
                 let age = message.age(at: now)
                 actions.append(age >= limit ? .expire(message, age: age, limit: limit) : .send(message))
             }
-            return actions
+            return (actions, passedOver)
         }
 
         /// Ends a claim that failed (the store could not be read).

@@ -258,9 +258,17 @@ public actor DeliveryService: Service {
         }
         let endpoints = self.endpoints
         let retryWindow = settings.retry.retryWindow
-        return machine.endClaim(claim, messages: messages, now: now, skipping: skipping) { message in
+        let (actions, passedOver) = machine.endClaim(claim, messages: messages, now: now, skipping: skipping) { message in
             endpoints(message.key.endpoint)?.webhook?.expireSeconds.map(TimeInterval.init) ?? retryWindow
         }
+        if !passedOver.isEmpty {
+            do {
+                try await store.releaseMessageClaims(owner: settings.owner, ids: passedOver)
+            } catch {
+                logger.warning("cannot release claims; they end with their lease", metadata: ["error": "\(error)"])
+            }
+        }
+        return actions
     }
 
     private func finish(_ message: OutgoingMessage, outcome: StateMachine.Outcome) {

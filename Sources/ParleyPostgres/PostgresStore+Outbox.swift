@@ -46,6 +46,16 @@ extension PostgresStore {
         ).map(OutgoingMessage.init(row:)).sorted { ($0.id ?? 0) < ($1.id ?? 0) }
     }
 
+    public func releaseMessageClaims(owner: String, ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        try await execute(
+            """
+            UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL
+            WHERE id = ANY(\(ids)) AND claimed_by = \(owner) AND status = 'pending'
+            """
+        )
+    }
+
     public func nextDueDate() async throws -> Date? {
         try await rows("SELECT MIN(o.next_attempt_at) AS due FROM outbox AS o WHERE \(unescaped: Self.sessionHeads)")
             .first?.value("due", as: Int64?.self).map(Date.init(storeMilliseconds:))

@@ -81,4 +81,11 @@ final class ClaimBook: @unchecked Sendable {
     func releaseMessage(_ id: Int64) {
         lock.withLock { messages[id] = nil }
     }
+
+    /// Releases the messages of `ids` that `owner` holds.
+    func releaseMessages(_ ids: [Int64], owner: String) {
+        lock.withLock {
+            for id in ids where messages[id]?.owner == owner { messages[id] = nil }
+        }
+    }
 }

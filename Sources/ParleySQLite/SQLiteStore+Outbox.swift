@@ -38,6 +38,10 @@ extension SQLiteStore {
         return claims.claimMessages(due, owner: owner, now: now, until: until, limit: limit)
     }
 
+    public func releaseMessageClaims(owner: String, ids: [Int64]) async throws {
+        claims.releaseMessages(ids, owner: owner)
+    }
+
     /// The earliest `nextAttemptAt` among the messages ``dueMessages(now:limit:)`` can offer: each session's oldest
     /// pending message. A later message that is due while an earlier one waits does not count, so a delivery loop
     /// that sleeps until this date never wakes to find nothing to send.

@@ -81,6 +81,9 @@ public protocol Store: Sendable {
     /// outcome releases the claim. A delivery service excludes the endpoints that already have all the deliveries in
     /// flight they may have, so one endpoint's backlog never fills a claim that other endpoints' messages need.
     func claimMessages(owner: String, now: Date, until: Date, limit: Int, excluding: Set<String>) async throws -> [OutgoingMessage]
+    /// Gives up `owner`'s claims of these messages without an attempt (a claim that read more than it could take),
+    /// so other owners may take them at once rather than when the lease ends. Ids `owner` does not hold are ignored.
+    func releaseMessageClaims(owner: String, ids: [Int64]) async throws
     /// The earliest `nextAttemptAt` of the messages ``dueMessages(now:limit:)`` can offer (each session's oldest
     /// pending message), so a delivery loop knows how long it may sleep. A later message blocked behind an earlier
     /// one does not count: the loop would wake to find nothing due and spin.

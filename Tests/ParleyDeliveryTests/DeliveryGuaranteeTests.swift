@@ -163,7 +163,7 @@ struct DeliveryGuaranteeTests {
             clock.advance(600)
             #expect(await receiver.waitUntil { $0.filter { $0.status == 200 }.count == 2 })
             #expect(await receiver.accepted.map(\.number) == [1, 2])
-            #expect(try await store.countMessages(status: .pending) == 0)
+            #expect(try await eventually { try await store.countMessages(status: .pending) == 0 })
             running.cancel()
             try await running.value
         }

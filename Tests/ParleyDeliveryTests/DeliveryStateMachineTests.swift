@@ -34,7 +34,7 @@ struct DeliveryStateMachineTests {
     private static func take(_ machine: inout Machine, _ offered: [OutgoingMessage], at now: Date = t0) -> [Int64] {
         guard let claim = machine.beginClaim(now: now) else { return [] }
         return machine.endClaim(claim, messages: offered.filter { !claim.excluding.contains($0.key.endpoint) }, now: now, expiry: Self.day)
-            .map(\.messageId)
+            .actions.map(\.messageId)
     }
 
     @Test func neverTwoMessagesOfOneSessionInFlight() {
@@ -53,7 +53,7 @@ struct DeliveryStateMachineTests {
         let claim = machine.beginClaim(now: Self.t0)!
         // Message 1 is delivered while the claim reads the store; the read still shows it as pending.
         machine.finish(Self.message(1, "a"), outcome: .delivered, now: Self.t0)
-        #expect(machine.endClaim(claim, messages: [Self.message(1, "a")], now: Self.t0, expiry: Self.day).isEmpty)
+        #expect(machine.endClaim(claim, messages: [Self.message(1, "a")], now: Self.t0, expiry: Self.day) == ([], []))
         #expect(machine.isIdle)
     }
 
@@ -68,6 +68,17 @@ struct DeliveryStateMachineTests {
         machine.cancelClaim(claim)
         #expect(Self.take(&machine, slow + [Self.message(7, "f", endpoint: "fast"), Self.message(8, "g", endpoint: "fast")]) == [7, 8])
         #expect(machine.beginClaim(now: Self.t0) == nil, "every slot is taken")
+    }
+
+    @Test func messagesPassedOverForWantOfRoomAreReportedForRelease() {
+        var machine = Machine(limits: .init(total: 4, perEndpoint: 2))
+        #expect(Self.take(&machine, [Self.message(1, "a")]) == [1])
+        let claim = machine.beginClaim(now: Self.t0)!
+        let offered = [Self.message(1, "a")] + (2...5).map { Self.message(Int64($0), "s\($0)") }
+        let (actions, passedOver) = machine.endClaim(claim, messages: offered, now: Self.t0, expiry: Self.day)
+        // 1 is in flight (a stale read of it: kept as it is); 2 fills the endpoint's share; 3 to 5 go back to the store.
+        #expect(actions.map(\.messageId) == [2])
+        #expect(passedOver == [3, 4, 5])
     }
 
     @Test func aFailingEndpointIsHeldBackThenProbedWithOneMessage() {
@@ -103,7 +114,7 @@ struct DeliveryStateMachineTests {
             messages: [Self.message(1, "a"), Self.message(2, "b", paused: 50), Self.message(3, "c", createdAt: Self.time(50))],
             now: Self.time(100),
             expiry: { _ in 60 }
-        )
+        ).actions
         #expect(
             actions == [
                 .expire(Self.message(1, "a"), age: 100, limit: 60),

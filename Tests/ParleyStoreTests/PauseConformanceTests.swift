@@ -53,6 +53,26 @@ struct PauseConformanceTests {
     }
 
     @Test(arguments: StoreBackends.all)
+    func releasedClaimsCanBeTakenByAnotherOwnerAtOnce(_ backend: StoreFactory) async throws {
+        try await backend.withStore { (store: any Store) in
+            for session in ["a", "b"] {
+                let key = Fixture.key(session)
+                try await store.runTurn(key, messages: [Fixture.message(key, session)])
+            }
+            let mine = try await store.claimMessages(owner: "A", now: Fixture.t0, until: Fixture.time(30), limit: 10)
+            #expect(keys(mine) == ["idem-a", "idem-b"])
+            let b = try #require(mine.last?.id)
+            try await store.releaseMessageClaims(owner: "B", ids: [b])
+            #expect(
+                try await store.claimMessages(owner: "B", now: Fixture.time(1), until: Fixture.time(31), limit: 10).isEmpty,
+                "B held nothing to release"
+            )
+            try await store.releaseMessageClaims(owner: "A", ids: [b])
+            #expect(keys(try await store.claimMessages(owner: "B", now: Fixture.time(1), until: Fixture.time(31), limit: 10)) == ["idem-b"])
+        }
+    }
+
+    @Test(arguments: StoreBackends.all)
     func aRetriedDeadLetterStartsItsAgeAgain(_ backend: StoreFactory) async throws {
         try await backend.withStore { (store: any Store) in
             let a = Fixture.key("a")
