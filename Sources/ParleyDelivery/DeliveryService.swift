@@ -16,13 +16,18 @@ import ServiceLifecycle
 ///
 /// - **Order**: the store offers only each session's oldest pending message, and the service never has two
 ///   messages of one session in flight, so a session's messages arrive one after the other, in commit order.
-/// - **Concurrency**: up to ``Settings/maxConcurrentDeliveries`` messages of different sessions are in flight;
-///   each finished delivery immediately makes room for the next due one, so a slow or dead receiver holds only its
-///   own sessions back.
+/// - **Isolation**: up to ``Settings/maxConcurrentDeliveries`` messages of different sessions are in flight, at most
+///   ``Settings/maxConcurrentPerEndpoint`` of one endpoint; a failing endpoint is held back and probed with one
+///   message at a time, so a slow or dead receiver holds only its own endpoint back.
 /// - **Outcomes**: `2xx` delivers; connection errors, timeouts, `408`, `429` and `5xx` are retried with the
-///   ``RetryPolicy`` (honouring `Retry-After` on `429`/`503`) until the retry window has passed; other answers and
-///   messages without a usable target become dead letters (`parley outbox retry` re-drives them).
-/// - **Privacy**: logs carry the idempotency key, endpoint, destination, status and error, never a body.
+///   ``RetryPolicy`` (honouring `Retry-After` on `429`/`503`); `410 Gone` pauses the endpoint (its messages are kept
+///   until it is resumed); a message older than its endpoint's `expireSeconds` (by default the retry window) becomes
+///   a dead letter with reason `expired`, as do other answers and messages without a usable target
+///   (`parley outbox retry` re-drives them).
+/// - **Signatures**: with the endpoint's `webhook.signingSecret`, every request carries Standard Webhooks headers.
+/// - **Privacy**: logs carry the idempotency key, endpoint, destination, status and error, never a body or a secret.
+///
+/// The decisions live in ``StateMachine`` (DeliveryService+StateMachine.swift); this actor is its one driver.
 ///
 /// ```swift
 /// let delivery = DeliveryService(store: store, endpoints: configuration.endpoints,
