@@ -82,8 +82,10 @@ extension DeliveryService {
             case done
             /// The receiver answered `410 Gone` and the endpoint is paused in the store; the message stays pending.
             case paused
-            /// The store could not record the outcome: leave the session alone until this date.
-            case unrecorded(until: Date)
+            /// The store could not record the outcome (it is failing): the session is left alone for 1 s, doubling
+            /// with every such outcome in a row up to 30 s, so a broken store does not make a receiver get the same
+            /// message every second.
+            case unrecorded
         }
 
         let limits: Limits
@@ -97,6 +99,8 @@ extension DeliveryService {
         private(set) var heldUntil: [String: Date] = [:]
         /// Sessions whose outcome could not be recorded, left alone until then.
         private var coolingDown: [SessionKey: Date] = [:]
+        /// Outcomes the store could not record in a row, per session.
+        private(set) var unrecordedInARow: [SessionKey: Int] = [:]
         /// Retry dates scheduled by this machine's deliveries: the loop wakes for them.
         private var retryDates: [Date] = []
         private var releases: UInt64 = 0
@@ -186,6 +190,7 @@ extension DeliveryService {
             inFlightByEndpoint[endpoint] = remaining > 0 ? remaining : nil
             releases += 1
             if activeClaims > 0 { releasedDuringClaims[message.key] = releases }
+            if outcome != .unrecorded { unrecordedInARow[message.key] = nil }
             switch outcome {
             case .delivered:
                 failures[endpoint] = nil
@@ -197,7 +202,10 @@ extension DeliveryService {
                 retryDates.append(date)
             case .done, .paused:
                 break
-            case .unrecorded(let until):
+            case .unrecorded:
+                let count = unrecordedInARow[message.key, default: 0] + 1
+                unrecordedInARow[message.key] = count
+                let until = now.addingTimeInterval(min(30, pow(2, Double(min(count, 6) - 1))))
                 coolingDown[message.key] = until
                 retryDates.append(until)
             }

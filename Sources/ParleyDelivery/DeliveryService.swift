@@ -316,7 +316,7 @@ public actor DeliveryService: Service {
             return .done
         } catch {
             logger.error("cannot record a delivery outcome; the message stays pending", metadata: ["error": "\(error)"])
-            return .unrecorded(until: now.addingTimeInterval(1))
+            return .unrecorded
         }
     }
 
@@ -391,7 +391,7 @@ public actor DeliveryService: Service {
             }
         } catch {
             logger.error("cannot record a delivery outcome; the message stays pending", metadata: ["error": "\(error)"])
-            return .unrecorded(until: now.addingTimeInterval(1))
+            return .unrecorded
         }
     }
 

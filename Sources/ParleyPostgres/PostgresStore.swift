@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSL
 import ParleyStore
 import PostgresNIO
+import Synchronization
 
 /// The shared ``Store``: one PostgreSQL database that any number of `parley serve` processes use together
 /// (DESIGN §6, *Many instances*), through PostgresNIO's connection pool.
@@ -106,9 +107,59 @@ public final class PostgresStore: Store {
 
     // MARK: Running statements
 
+    /// The longest one store operation may take: waiting for a connection (`connect_timeout`) and running its
+    /// statements (`statement_timeout`), plus a second.
+    var operationLimit: Duration {
+        .seconds(location.connectTimeoutSeconds) + .milliseconds(location.statementTimeoutMs) + .seconds(1)
+    }
+
+    /// Runs `body`, or gives up after ``operationLimit`` with ``StoreError/unavailable(_:)``.
+    ///
+    /// The fault-injection suite found that after PostgreSQL restarts, an operation begun during the outage may never
+    /// return (PostgresNIO neither answers nor fails it), which stalled a session's turns for good. Bounding every
+    /// operation turns such a hang into the store being unavailable for a while: the turn or delivery is retried and
+    /// nothing is lost. The abandoned operation is cancelled and left to end on its own.
+    func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let limit = operationLimit
+        let work = Task { try await body() }
+        let outcome = Once()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let timer = Task {
+                    try? await Task.sleep(for: limit)
+                    guard !Task.isCancelled, outcome.claim() else { return }
+                    work.cancel()
+                    continuation.resume(
+                        throwing: StoreError.unavailable("PostgreSQL did not answer within \(limit) (connect_timeout + statement_timeout)")
+                    )
+                }
+                Task {
+                    let result = await work.result
+                    timer.cancel()
+                    guard outcome.claim() else { return }
+                    continuation.resume(with: result)
+                }
+            }
+        } onCancel: {
+            work.cancel()
+        }
+    }
+
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. Errors keep their
     /// ``StoreError`` meaning.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await bounded { [client, logger] in try await Self.inTransaction(client: client, logger: logger, body) }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    private static func inTransaction<T: Sendable>(
+        client: PostgresClient,
+        logger: Logger,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
             return try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
@@ -129,7 +180,7 @@ public final class PostgresStore: Store {
     /// Runs one statement outside a transaction and returns its rows.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         do {
-            return try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+            return try await bounded { [client, logger] in try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() } }
         } catch {
             throw Self.storeError(error)
         }
@@ -139,8 +190,10 @@ public final class PostgresStore: Store {
     @discardableResult
     func execute(_ query: PostgresQuery) async throws -> Int {
         do {
-            return try await client.withConnection { connection in
-                try await connection.changes(query, logger: logger)
+            return try await bounded { [client, logger] in
+                try await client.withConnection { connection in
+                    try await connection.changes(query, logger: logger)
+                }
             }
         } catch {
             throw Self.storeError(error)
@@ -200,6 +253,19 @@ extension PostgresRandomAccessRow {
     var sessionKey: SessionKey {
         get throws {
             SessionKey(endpoint: try value("endpoint"), userId: try value("user_id"), sessionId: try value("session_id"))
+        }
+    }
+}
+
+/// A flag that lets exactly one of several racing tasks through.
+private final class Once: Sendable {
+    private let taken = Mutex(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool {
+        taken.withLock { taken in
+            defer { taken = true }
+            return !taken
         }
     }
 }

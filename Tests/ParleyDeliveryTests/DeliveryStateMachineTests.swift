@@ -130,9 +130,30 @@ struct DeliveryStateMachineTests {
         #expect(Self.take(&machine, [Self.message(1, "a"), Self.message(2, "b")]) == [1, 2])
         machine.finish(Self.message(1, "a"), outcome: .paused, now: Self.t0)
         #expect(machine.failures.isEmpty && machine.heldUntil.isEmpty)
-        machine.finish(Self.message(2, "b"), outcome: .unrecorded(until: Self.time(1)), now: Self.t0)
+        machine.finish(Self.message(2, "b"), outcome: .unrecorded, now: Self.t0)
         #expect(Self.take(&machine, [Self.message(2, "b")], at: Self.time(0.5)).isEmpty)
         #expect(Self.take(&machine, [Self.message(2, "b")], at: Self.time(1)) == [2])
+    }
+
+    @Test func aStoreThatCannotRecordOutcomesGetsTheSameMessageSentLessAndLessOften() {
+        var machine = Machine(limits: .init(total: 8, perEndpoint: 8))
+        var now = Self.t0
+        var sends: [TimeInterval] = []
+        // Try every 100 ms for two minutes; every outcome fails to be recorded.
+        while now < Self.time(120) {
+            if Self.take(&machine, [Self.message(1, "a")], at: now) == [1] {
+                sends.append(now.timeIntervalSince(Self.t0))
+                machine.finish(Self.message(1, "a"), outcome: .unrecorded, now: now)
+            }
+            now = now.addingTimeInterval(0.1)
+        }
+        let gaps = zip(sends.dropFirst(), sends).map { ($0 - $1).rounded() }
+        #expect(gaps.prefix(6) == [1, 2, 4, 8, 16, 30])
+        #expect(gaps.dropFirst(5).allSatisfy { $0 == 30 }, "capped at 30 s")
+        // Once an outcome is recorded again, the next failure starts at 1 s.
+        #expect(Self.take(&machine, [Self.message(1, "a")], at: Self.time(200)) == [1])
+        machine.finish(Self.message(1, "a"), outcome: .delivered, now: Self.time(200))
+        #expect(machine.unrecordedInARow.isEmpty)
     }
 
     @Test func theLoopWakesForTheEarliestOfPollHorizonRetryAndHold() {
