@@ -95,6 +95,18 @@ extension PostgresStore {
         try await execute("UPDATE inbox_claims SET expires_at = \(until.storeMilliseconds) WHERE owner = \(owner)")
     }
 
+    public func renewInboxClaims(owner: String, sessions: Set<SessionKey>, until: Date) async throws {
+        guard !sessions.isEmpty else { return }
+        let keys = Array(sessions)
+        try await execute(
+            """
+            UPDATE inbox_claims AS c SET expires_at = \(until.storeMilliseconds)
+            FROM unnest(\(keys.map(\.endpoint)), \(keys.map(\.userId)), \(keys.map(\.sessionId))) AS k(endpoint, user_id, session_id)
+            WHERE c.owner = \(owner) AND c.endpoint = k.endpoint AND c.user_id = k.user_id AND c.session_id = k.session_id
+            """
+        )
+    }
+
     public func releaseInboxClaim(owner: String, session: SessionKey) async throws {
         try await execute(
             """

@@ -83,6 +83,8 @@ public actor Runtime {
     private var current: Engine
     private var versions: [String: Engine] = [:]
     private var running: Set<SessionKey> = []
+    /// Sessions this runtime claimed and has not released: running or about to run. Only these claims are renewed.
+    private var held: Set<SessionKey> = []
     private var draining = false
     private var wakeUp: AsyncStream<Void>.Continuation?
     /// Callers of ``acceptAndWait(_:timeout:)`` by trace id.
@@ -227,6 +229,7 @@ public actor Runtime {
                 guard active > 0, let finished = await group.next() else { continue }
                 active -= 1
                 running.remove(finished.key)
+                held.remove(finished.key)
                 if finished.failed { failed.insert(finished.key) }
                 try? await store.releaseInboxClaim(owner: settings.owner, session: finished.key)
             }
@@ -259,6 +262,7 @@ public actor Runtime {
                 continue
             }
             batches.append(batch)
+            held.insert(key)
         }
         return batches
     }
@@ -284,7 +288,8 @@ public actor Runtime {
             while !Task.isCancelled {
                 try? await Task.sleep(for: settings.inboxLease / 3)
                 let until = settings.now().addingTimeInterval(Self.seconds(settings.inboxLease))
-                try? await store.renewInboxClaims(owner: settings.owner, until: until)
+                // Only the sessions held here: a claim whose answer was lost (a broken connection) lapses.
+                try? await store.renewInboxClaims(owner: settings.owner, sessions: await self.heldSessions, until: until)
             }
         }
         continuation.yield()
@@ -295,6 +300,8 @@ public actor Runtime {
         renewal.cancel()
         wakeUp = nil
     }
+
+    private var heldSessions: Set<SessionKey> { held }
 
     /// Ends ``run()`` once the turns in progress are committed.
     public func stop() {

@@ -39,6 +39,14 @@ final class ClaimBook: @unchecked Sendable {
         }
     }
 
+    func renewSessions(_ keys: Set<SessionKey>, owner: String, until: Date) {
+        lock.withLock {
+            for key in keys where sessions[key]?.owner == owner {
+                sessions[key]?.until = until
+            }
+        }
+    }
+
     func releaseSession(_ key: SessionKey, owner: String) {
         lock.withLock {
             if sessions[key]?.owner == owner { sessions[key] = nil }

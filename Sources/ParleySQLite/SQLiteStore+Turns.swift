@@ -80,6 +80,11 @@ extension SQLiteStore {
         claims.renewSessions(owner: owner, until: until)
     }
 
+    public func renewInboxClaims(owner: String, sessions: Set<SessionKey>, until: Date) async throws {
+        try connectionOpen()
+        claims.renewSessions(sessions, owner: owner, until: until)
+    }
+
     public func releaseInboxClaim(owner: String, session: SessionKey) async throws {
         try connectionOpen()
         claims.releaseSession(session, owner: owner)

@@ -38,6 +38,11 @@ public protocol Store: Sendable {
     /// Sets every inbox claim `owner` holds to end at `until`: a turn waiting on an effect keeps its session. A date
     /// in the past gives them all up at once (a restarted instance does so for the claims of its previous life).
     func renewInboxClaims(owner: String, until: Date) async throws
+    /// Extends `owner`'s claims of these sessions (the ones it is running) until `until`; claims it holds on other
+    /// sessions are left to expire. A claim whose answer never reached its owner (the connection broke) is held in
+    /// the store but unknown to the owner: renewing only what runs lets such a claim lapse, so its session's inputs
+    /// run after one lease instead of never.
+    func renewInboxClaims(owner: String, sessions: Set<SessionKey>, until: Date) async throws
     /// Gives a session back; nothing happens when `owner` does not hold it.
     func releaseInboxClaim(owner: String, session: SessionKey) async throws
     /// Records that a pending input's turn could not be loaded, run or committed at `at`: it is retried from

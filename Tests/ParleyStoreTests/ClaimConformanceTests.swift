@@ -76,6 +76,23 @@ struct ClaimConformanceTests {
     }
 
     @Test(arguments: StoreBackends.all)
+    func renewingNamedSessionsLetsTheOwnersOtherClaimsLapse(_ backend: StoreFactory) async throws {
+        try await backend.withStore { (store: any Store) in
+            let a = Fixture.key("a")
+            let b = Fixture.key("b")
+            _ = try await store.accept(Fixture.input(a, trace: "ta"))
+            let lost = try await store.accept(Fixture.input(b, trace: "tb"))
+            let claimed = try await store.claimInbox(owner: "A", now: Fixture.t0, until: Fixture.time(30), sessions: 2, inputsPerSession: 10)
+            #expect(claimed.count == 2)
+            // A runs only a (the answer naming b never reached it): renewing what it runs lets b's claim lapse.
+            try await store.renewInboxClaims(owner: "A", sessions: [a], until: Fixture.time(100))
+            try await store.renewInboxClaims(owner: "B", sessions: [b], until: Fixture.time(100))
+            let taken = try await store.claimInbox(owner: "B", now: Fixture.time(31), until: Fixture.time(61), sessions: 2, inputsPerSession: 10)
+            #expect(taken.map { $0.map(\.id) } == [[lost.id]])
+        }
+    }
+
+    @Test(arguments: StoreBackends.all)
     func concurrentClaimsNeverShareASession(_ backend: StoreFactory) async throws {
         try await backend.withStore { (store: any Store) in
             for index in 0..<40 {
