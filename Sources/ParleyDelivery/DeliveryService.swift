@@ -261,10 +261,8 @@ public actor DeliveryService: Service {
             machine.cancelClaim(claim)
             throw error
         }
-        let endpoints = self.endpoints
-        let retryWindow = settings.retry.retryWindow
         let (actions, passedOver) = machine.endClaim(claim, messages: messages, now: now, skipping: skipping) { message in
-            endpoints(message.key.endpoint)?.webhook?.expireSeconds.map(TimeInterval.init) ?? retryWindow
+            expiry(of: endpoints(message.key.endpoint))
         }
         if !passedOver.isEmpty {
             do {
@@ -371,7 +369,7 @@ public actor DeliveryService: Service {
                 }
                 return .paused
             case .failed(let error, let retryAfter):
-                let limit = endpoint?.webhook?.expireSeconds.map(TimeInterval.init) ?? settings.retry.retryWindow
+                let limit = expiry(of: endpoint)
                 if error.isRetryable, message.age(at: now) < limit {
                     let delay = retryAfter ?? settings.retry.backoff(attempt: attempts, random: settings.random())
                     let next = now.addingTimeInterval(delay)
@@ -393,6 +391,11 @@ public actor DeliveryService: Service {
             logger.error("cannot record a delivery outcome; the message stays pending", metadata: ["error": "\(error)"])
             return .unrecorded
         }
+    }
+
+    /// How long a message of `endpoint` may wait: its `webhook.expireSeconds`, else the retry window.
+    private nonisolated func expiry(of endpoint: Endpoint?) -> TimeInterval {
+        endpoint?.webhook?.expireSeconds.map(TimeInterval.init) ?? settings.retry.retryWindow
     }
 
     private static func statusMetadata(_ error: DeliveryError) -> Logger.Metadata {

@@ -289,7 +289,7 @@ public actor Runtime {
                 try? await Task.sleep(for: settings.inboxLease / 3)
                 let until = settings.now().addingTimeInterval(Self.seconds(settings.inboxLease))
                 // Only the sessions held here: a claim whose answer was lost (a broken connection) lapses.
-                try? await store.renewInboxClaims(owner: settings.owner, sessions: await self.heldSessions, until: until)
+                try? await store.renewInboxClaims(owner: settings.owner, sessions: await self.held, until: until)
             }
         }
         continuation.yield()
@@ -300,8 +300,6 @@ public actor Runtime {
         renewal.cancel()
         wakeUp = nil
     }
-
-    private var heldSessions: Set<SessionKey> { held }
 
     /// Ends ``run()`` once the turns in progress are committed.
     public func stop() {

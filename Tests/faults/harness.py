@@ -795,22 +795,21 @@ def fault_none(env: Deployment) -> tuple[float, float]:
     return started, started
 
 
-def fault_receiver_down(env: Deployment) -> tuple[float, float]:
-    seconds = env.ctx.pick(5, 60)
+def receiver_mode_for(env: Deployment, mode: str, seconds: float) -> tuple[float, float]:
+    """Puts the receiver in `mode` for `seconds`, then back up; returns when the fault started and ended."""
     started = time.time()
-    env.receiver.set_mode("down")
+    env.receiver.set_mode(mode)
     time.sleep(seconds)
     env.receiver.set_mode("up")
     return started, time.time()
+
+
+def fault_receiver_down(env: Deployment) -> tuple[float, float]:
+    return receiver_mode_for(env, "down", env.ctx.pick(5, 60))
 
 
 def fault_receiver_slow(env: Deployment) -> tuple[float, float]:
-    seconds = env.ctx.pick(6, 40)
-    started = time.time()
-    env.receiver.set_mode("slow")
-    time.sleep(seconds)
-    env.receiver.set_mode("up")
-    return started, time.time()
+    return receiver_mode_for(env, "slow", env.ctx.pick(6, 40))
 
 
 def fault_receiver_flapping(env: Deployment) -> tuple[float, float]:
