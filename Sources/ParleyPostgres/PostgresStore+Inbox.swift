@@ -228,6 +228,16 @@ extension PostgresStore {
                     logger: logger
                 )
             }
+            if let storage = turn.sessionStorage {
+                try await connection.query(
+                    """
+                    INSERT INTO session_storage (endpoint, user_id, session_id, state, updated_at)
+                    VALUES (\(key.endpoint), \(key.userId), \(key.sessionId), \(storage), \(updated))
+                    ON CONFLICT (endpoint, user_id, session_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
+                    """,
+                    logger: logger
+                )
+            }
             for message in turn.messages {
                 let messageKey = message.key
                 try await connection.query(

@@ -164,6 +164,33 @@ extension PostgresStore {
                 "ALTER TABLE outbox ADD COLUMN paused_ms BIGINT NOT NULL DEFAULT 0",
             ]
         ),
+        (
+            "v3-secrets-and-session-storage",
+            [
+                // Named secrets every instance shares (the key that signs workspace links): written once, by the
+                // first caller of secret(named:orCreate:at:), and never changed.
+                """
+                CREATE TABLE secrets (
+                    name TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+                // Transformer session storage: a JSON object per session, written by the turn's commit.
+                """
+                CREATE TABLE session_storage (
+                    endpoint TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    session_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (endpoint, user_id, session_id)
+                )
+                """,
+                "CREATE INDEX session_storage_by_update ON session_storage (updated_at)",
+                "CREATE INDEX session_storage_by_user ON session_storage (user_id)",
+            ]
+        ),
     ]
 
     /// Brings the schema up to date. Instances starting together serialise on an advisory lock held on one

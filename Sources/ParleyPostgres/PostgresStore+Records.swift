@@ -2,7 +2,7 @@ import Foundation
 import ParleyStore
 import PostgresNIO
 
-// Sessions, profiles, transcripts, workspaces, flow versions and API keys.
+// Sessions, profiles, transcripts, workspaces, session storage, flow versions and API keys.
 
 extension PostgresStore {
     public func session(_ key: SessionKey) async throws -> StoredSession? {
@@ -29,6 +29,22 @@ extension PostgresStore {
         try await rows(
             "SELECT state FROM workspaces WHERE endpoint = \(key.endpoint) AND user_id = \(key.userId) AND session_id = \(key.sessionId)"
         ).first?.value("state", as: String.self)
+    }
+
+    public func sessionStorage(_ key: SessionKey) async throws -> String? {
+        try await rows(
+            "SELECT state FROM session_storage WHERE endpoint = \(key.endpoint) AND user_id = \(key.userId) AND session_id = \(key.sessionId)"
+        ).first?.value("state", as: String.self)
+    }
+
+    public func saveSessionStorage(_ key: SessionKey, _ json: String, at: Date) async throws {
+        try await execute(
+            """
+            INSERT INTO session_storage (endpoint, user_id, session_id, state, updated_at)
+            VALUES (\(key.endpoint), \(key.userId), \(key.sessionId), \(json), \(at.storeMilliseconds))
+            ON CONFLICT (endpoint, user_id, session_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
+            """
+        )
     }
 
     public func transcript(_ key: SessionKey) async throws -> [TranscriptRecord] {

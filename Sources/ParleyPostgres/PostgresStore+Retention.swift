@@ -36,6 +36,13 @@ extension PostgresStore {
             before: cutoffs.sessions,
             limit: limit
         )
+        _ = try await delete(
+            from: "session_storage",
+            key: "endpoint, user_id, session_id",
+            where: "updated_at",
+            before: cutoffs.sessions,
+            limit: limit
+        )
         return counts
     }
 
@@ -59,6 +66,7 @@ extension PostgresStore {
             counts.profiles = try await connection.changes("DELETE FROM profiles WHERE user_id = \(userId)", logger: logger)
             counts.sessions = try await connection.changes("DELETE FROM sessions WHERE user_id = \(userId)", logger: logger)
             _ = try await connection.changes("DELETE FROM workspaces WHERE user_id = \(userId)", logger: logger)
+            _ = try await connection.changes("DELETE FROM session_storage WHERE user_id = \(userId)", logger: logger)
             counts.transcripts = try await connection.changes("DELETE FROM transcripts WHERE user_id = \(userId)", logger: logger)
             counts.inbox = try await connection.changes("DELETE FROM inbox WHERE user_id = \(userId)", logger: logger)
             counts.outbox = try await connection.changes("DELETE FROM outbox WHERE user_id = \(userId)", logger: logger)

@@ -182,6 +182,32 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v5-secrets-and-session-storage") { db in
+            try db.execute(
+                sql: """
+                    -- Named secrets every instance shares (the key that signs workspace links): written once, by
+                    -- the first caller of secret(named:orCreate:at:), and never changed.
+                    CREATE TABLE secrets (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        value TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    -- Transformer session storage: a JSON object per session, written by the turn's commit.
+                    CREATE TABLE session_storage (
+                        endpoint TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (endpoint, user_id, session_id)
+                    );
+                    -- prune, by age.
+                    CREATE INDEX session_storage_by_update ON session_storage (updated_at);
+                    -- eraseUser.
+                    CREATE INDEX session_storage_by_user ON session_storage (user_id);
+                    """
+            )
+        }
         return migrator
     }()
 }

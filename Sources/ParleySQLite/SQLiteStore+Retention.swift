@@ -28,6 +28,7 @@ extension SQLiteStore {
         counts.transcripts = try await delete(from: "transcripts", where: "created_at < ?", before: cutoffs.transcripts, limit: limit)
         counts.sessions = try await delete(from: "sessions", where: "updated_at < ?", before: cutoffs.sessions, limit: limit)
         _ = try await delete(from: "workspaces", where: "updated_at < ?", before: cutoffs.sessions, limit: limit)
+        _ = try await delete(from: "session_storage", where: "updated_at < ?", before: cutoffs.sessions, limit: limit)
         return counts
     }
 
@@ -55,6 +56,7 @@ extension SQLiteStore {
             counts.profiles = try delete("profiles")
             counts.sessions = try delete("sessions")
             _ = try delete("workspaces")
+            _ = try delete("session_storage")
             counts.transcripts = try delete("transcripts")
             counts.inbox = try delete("inbox")
             counts.outbox = try delete("outbox")

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import ParleyStore
 
-// Sessions, profiles and transcripts: written only by commit, read here.
+// Sessions, profiles and transcripts: written only by commit, read here. Session storage: written by commit or
+// saveSessionStorage, read here.
 
 extension SQLiteStore {
     public func session(_ key: SessionKey) async throws -> StoredSession? {
@@ -62,4 +63,26 @@ extension SQLiteStore {
             )
         }
     }
+
+    public func sessionStorage(_ key: SessionKey) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT state FROM session_storage WHERE endpoint = ? AND user_id = ? AND session_id = ?"),
+                arguments: key.arguments
+            )
+        }
+    }
+
+    public func saveSessionStorage(_ key: SessionKey, _ json: String, at: Date) async throws {
+        try await write { db in
+            try db.executeCached(sql: SQLiteStore.upsertSessionStorage, arguments: key.arguments + [json, at.storeMilliseconds])
+        }
+    }
+
+    /// Writes a session's storage, replacing the stored one; arguments `endpoint, user_id, session_id, state,
+    /// updated_at`. Shared by ``saveSessionStorage(_:_:at:)`` and the commit.
+    static let upsertSessionStorage = """
+        INSERT INTO session_storage (endpoint, user_id, session_id, state, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (endpoint, user_id, session_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+        """
 }

@@ -205,6 +205,13 @@ extension SQLiteStore {
                 )
             }
 
+            if let storage = turn.sessionStorage {
+                try db.executeCached(
+                    sql: SQLiteStore.upsertSessionStorage,
+                    arguments: session.key.arguments + [storage, session.updatedAt.storeMilliseconds]
+                )
+            }
+
             for message in turn.messages {
                 try db.executeCached(
                     sql: """

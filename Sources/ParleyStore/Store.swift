@@ -1,7 +1,7 @@
 import Foundation
 
 /// Everything Parley keeps: sessions, profiles, transcripts, the inbox of accepted inputs, the outbox of outgoing
-/// messages, flow versions and API keys.
+/// messages, flow versions, API keys and named secrets.
 ///
 /// One protocol, several backends (`ParleySQLite` embedded, `ParleyPostgres` shared by many instances), all held to
 /// the same conformance suite (`Tests/ParleyStoreTests`). Payloads (session state, inputs, transcript entries,
@@ -70,6 +70,13 @@ public protocol Store: Sendable {
     func profile(userId: String) async throws -> String?
     /// A voice copilot session's workspace (JSON text), as the last commit left it.
     func workspace(_ key: SessionKey) async throws -> String?
+    /// A session's transformer storage (a JSON object as canonical JSON text), as the last commit or
+    /// ``saveSessionStorage(_:_:at:)`` left it; nil when none was ever written.
+    func sessionStorage(_ key: SessionKey) async throws -> String?
+    /// Writes a session's transformer storage (a JSON object as canonical JSON text), replacing what was stored;
+    /// `at` is when, which retention compares with the sessions cutoff. A turn writes it with its commit instead
+    /// (``TurnCommit/sessionStorage``), so that it changes together with the session.
+    func saveSessionStorage(_ key: SessionKey, _ json: String, at: Date) async throws
     /// A session's transcript entries in commit order (turn numbers start again at 1 when an expired session
     /// restarts under the same id).
     func transcript(_ key: SessionKey) async throws -> [TranscriptRecord]
@@ -136,13 +143,28 @@ public protocol Store: Sendable {
     /// Revokes a key; false when the endpoint has no such active key.
     func revokeKey(endpoint: String, id: String, at: Date) async throws -> Bool
 
+    // MARK: Secrets
+
+    /// The value of the secret `name` (the key that signs workspace links, for example), shared by every instance
+    /// using the store: when none is stored yet, stores `make()` (created `at`) and returns it.
+    ///
+    /// `make` is called only when no value is stored. Callers racing to create the same secret (several instances
+    /// starting together) may each call their `make`, but one value is kept and every caller gets that one. The
+    /// value is never logged and never part of an error.
+    ///
+    /// ```swift
+    /// let key = try await store.secret(named: "workspace-links", orCreate: { randomKey() }, at: .now)
+    /// ```
+    func secret(named name: String, orCreate make: @Sendable () -> String, at: Date) async throws -> String
+
     // MARK: Retention and erasure
 
     /// Removes up to `limit` rows of each kind older than its cutoff and returns how many of each went. Call it
     /// again while any count reaches `limit`; each call is short, so turns are never held up for long.
     func prune(_ cutoffs: RetentionCutoffs, limit: Int) async throws -> PruneCounts
-    /// Removes a user's profile, sessions, workspaces, transcripts, inbox and outbox rows on every endpoint (DESIGN
-    /// §5.6). A backend that keeps erased bytes elsewhere (SQLite's write-ahead log) clears them before returning.
+    /// Removes a user's profile, sessions, workspaces, session storage, transcripts, inbox and outbox rows on every
+    /// endpoint (DESIGN §5.6); workspaces and session storage are removed but not counted. A backend that keeps erased
+    /// bytes elsewhere (SQLite's write-ahead log) clears them before returning.
     func eraseUser(_ userId: String) async throws -> ErasureCounts
 }
 
@@ -341,6 +363,9 @@ public struct TurnCommit: Sendable, Hashable {
     public var eraseInput: Bool
     /// The session's voice copilot workspace after the turn (JSON text), when it is to be written.
     public var workspace: String?
+    /// The session's transformer storage after the turn (a JSON object as canonical JSON text), when it is to be
+    /// written; nil leaves the stored one as it is.
+    public var sessionStorage: String?
     /// The owner whose inbox claim the turn ran under; the commit fails with ``StoreError/claimLost`` when another
     /// owner holds the session now. Nil commits without looking at claims.
     public var owner: String?
@@ -353,6 +378,7 @@ public struct TurnCommit: Sendable, Hashable {
         messages: [OutgoingMessage] = [],
         eraseInput: Bool = false,
         workspace: String? = nil,
+        sessionStorage: String? = nil,
         owner: String? = nil
     ) {
         self.inboxId = inboxId
@@ -362,6 +388,7 @@ public struct TurnCommit: Sendable, Hashable {
         self.messages = messages
         self.eraseInput = eraseInput
         self.workspace = workspace
+        self.sessionStorage = sessionStorage
         self.owner = owner
     }
 }
@@ -458,7 +485,7 @@ public struct RetentionCutoffs: Sendable, Hashable {
     public var inbox: Date
     /// Dead letters and dead inputs that died before this.
     public var dead: Date
-    /// Sessions (and their workspaces) last updated before this.
+    /// Sessions (and their workspaces and session storage) last updated before this.
     public var sessions: Date
 
     public init(transcripts: Date, delivered: Date, inbox: Date, dead: Date, sessions: Date) {
