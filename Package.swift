@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "ParleyFlows",
                 "ParleyEngine",
+                "ParleyScript",
                 "ParleyStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -123,7 +124,10 @@ let package = Package(
         ),
         .target(
             name: "ParleyEndpoints",
-            dependencies: ["ParleyRuntime", "ParleyEngine", "ParleyFlows", "ParleyStore"],
+            dependencies: [
+                "ParleyRuntime", "ParleyEngine", "ParleyFlows", "ParleyStore", "ParleyScript",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

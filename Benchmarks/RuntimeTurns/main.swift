@@ -33,7 +33,7 @@ struct Webhook: OutputRouter {
     func deliveries(for outcome: TurnOutcome) -> [Delivery] {
         outcome.turn.outputs.map { output in
             Delivery(
-                destination: "webhook",
+                destination: .webhook,
                 body: [
                     "userId": .string(outcome.input.userId), "sessionId": .string(outcome.input.sessionId),
                     "AIOutput": [

@@ -72,3 +72,21 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let notFound = APIError(status: 404, code: "not_found", message: "no such route")
     public static let internalError = APIError(status: 500, code: "internal_error", message: "something went wrong; the request was not stored")
 }
+
+extension APIError {
+    public static let missingAccess = APIError(
+        status: 401,
+        code: "missing_access",
+        message: "this workspace needs an X-Webhook-Key header or a signed access link (parley copilot link)"
+    )
+    public static let invalidAccess = APIError(
+        status: 401,
+        code: "invalid_access",
+        message: "the workspace key or access link is wrong or has expired"
+    )
+    public static let duplicateKeyName = APIError(
+        status: 409,
+        code: "duplicate_key_name",
+        message: "the endpoint already has an active key with this name"
+    )
+}

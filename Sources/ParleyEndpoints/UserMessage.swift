@@ -1,5 +1,7 @@
 import Foundation
 import ParleyFlows
+import ParleyRuntime
+import ParleyStore
 
 /// A request body as the endpoint URL, inject and notify take it: `{userId, sessionId, text?, data?}`.
 ///
@@ -45,6 +47,23 @@ public struct UserMessage: Sendable, Hashable {
         if (text ?? "").isEmpty, data == nil { throw .missingTextOrData }
     }
 
+    /// The input this message stands for on `endpoint`.
+    func inbox(
+        endpoint: Endpoint,
+        channel: String,
+        kind: InboxEntry.Kind = .message,
+        prefix: String = "endpoint-httpIncomingMessage"
+    ) -> InboxRequest {
+        InboxRequest(
+            endpoint: endpoint.name,
+            userId: userId,
+            sessionId: sessionId,
+            kind: kind,
+            payload: InboxPayload(text: text ?? "", data: data ?? [:], channel: channel),
+            traceIdPrefix: prefix
+        )
+    }
+
     /// The body as a JSON object, or `invalid_json`.
     static func object(_ body: [UInt8]) throws(APIError) -> [String: JSONValue] {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
@@ -67,22 +86,5 @@ public struct UserMessage: Sendable, Hashable {
     /// True when `text` holds a C0 control character (U+0000 to U+001F) or DEL.
     static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
-    }
-}
-
-/// `POST /handover/<urlToken>/end`: `{userId, sessionId, status: completed|cancelled|error}`.
-public struct HandoverEndRequest: Sendable, Hashable {
-    public var userId: String
-    public var sessionId: String
-    public var status: String
-
-    public init(body: [UInt8]) throws(APIError) {
-        let object = try UserMessage.object(body)
-        userId = try UserMessage.identifier(object, "userId")
-        sessionId = try UserMessage.identifier(object, "sessionId")
-        guard let status = object["status"]?.stringValue, ["completed", "cancelled", "error"].contains(status) else {
-            throw .invalidField("status", "must be completed, cancelled or error")
-        }
-        self.status = status
     }
 }

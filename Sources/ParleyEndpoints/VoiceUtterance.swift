@@ -30,7 +30,10 @@ public struct VoiceUtterance: Sendable, Hashable {
 
     /// Parses and checks either form.
     public init(body: [UInt8]) throws(APIError) {
-        let object = try UserMessage.object(body)
+        try self.init(object: try UserMessage.object(body))
+    }
+
+    init(object: [String: JSONValue]) throws(APIError) {
         if object["call_sid"] != nil || object["speech"] != nil {
             try self.init(jambonz: object)
         } else {

@@ -1,5 +1,6 @@
 import ParleyEngine
 import ParleyFlows
+import ParleyRuntime
 
 /// An agent's copilot workspace (DESIGN §5.5): the grid from `setGrid`, the latest content of every tile, and the
 /// call transcript with speakers. A value; the runtime commits it with each turn of a voice copilot session.
@@ -73,6 +74,19 @@ public struct Workspace: Sendable, Hashable {
             tile["updatedAt"] = .string(time)
             tiles[id] = flagged(id, .object(tile))
         }
+    }
+
+    /// A copy whose transcript and interim lines are masked as transcripts are under `disableSensitiveLogging`
+    /// (the speakers stay, so the agent still sees who spoke when).
+    public func maskingTranscript() -> Workspace {
+        var copy = self
+        copy.transcript = transcript.map { line in
+            guard var object = line.objectValue else { return line }
+            object["text"] = .string(TranscriptEntry.mask)
+            return .object(object)
+        }
+        copy.interim = interim.mapValues { _ in .string(TranscriptEntry.mask) }
+        return copy
     }
 
     private func flagged(_ id: String, _ tile: JSONValue) -> JSONValue {

@@ -287,6 +287,27 @@ public struct Endpoint: Sendable, Hashable {
     public var handover: Target?
     public var dataProtection: DataProtection
     public var sessionTTLMinutes: Int
+    /// `transformer: FILE` (DESIGN §5.7): the endpoint's JavaScript transformer, read at load.
+    public var transformer: Transformer?
+
+    /// An endpoint transformer file: its path as written, resolved against the configuration's folder, and text.
+    public struct Transformer: Sendable, Hashable {
+        /// The path as the configuration gives it (for messages).
+        public var path: String
+        /// Where the configuration names it.
+        public var location: SourceLocation
+        /// The resolved file path; set by ``ConfigurationLoader/load(path:)``.
+        public var file: String
+        /// The JavaScript; empty until loaded.
+        public var source: String
+
+        public init(path: String, location: SourceLocation, file: String = "", source: String = "") {
+            self.path = path
+            self.location = location
+            self.file = file
+            self.source = source
+        }
+    }
 
     public init(
         name: String,

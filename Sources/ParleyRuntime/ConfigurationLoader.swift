@@ -25,6 +25,19 @@ public struct ConfigurationLoader {
             relative.hasPrefix("/") ? relative : folder.appendingPathComponent(relative).standardizedFileURL.path
         }
         configuration.flows = resolve(configuration.flows)
+        var problems: [Diagnostic] = []
+        for index in configuration.endpoints.indices {
+            guard var transformer = configuration.endpoints[index].transformer else { continue }
+            transformer.file = resolve(transformer.path)
+            guard let data = FileManager.default.contents(atPath: transformer.file), let source = String(data: data, encoding: .utf8) else {
+                problems.append(Diagnostic(.error, .unreadableFile, "cannot read transformer file '\(transformer.path)'", at: transformer.location))
+                continue
+            }
+            transformer.source = source
+            configuration.endpoints[index].transformer = transformer
+            problems += TransformerCheck.problems(transformer, endpoint: configuration.endpoints[index])
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems) }
         if configuration.store.hasPrefix("sqlite:") {
             let file = String(configuration.store.dropFirst("sqlite:".count))
             if file != ":memory:" { configuration.store = "sqlite:" + resolve(file) }
@@ -349,7 +362,9 @@ private struct Reader {
         var token: String?
         var flow: String?
         var endpoint = Endpoint(name: "", kind: .webhook, urlToken: "", flow: "")
-        let known = ["name", "type", "urlToken", "flow", "enabled", "auth", "webhook", "handover", "dataProtection", "sessionTTLMinutes"]
+        let known = [
+            "name", "type", "urlToken", "flow", "enabled", "auth", "webhook", "handover", "dataProtection", "sessionTTLMinutes", "transformer",
+        ]
         for (key, keyNode, value) in pairs {
             switch key {
             case "name": name = string(value, field: key)
@@ -383,6 +398,13 @@ private struct Reader {
                     case "collectConversations": endpoint.dataProtection.collectConversations = bool(item, field: field) ?? true
                     default: unknown(field, at: fieldKey, known: ["disableSensitiveLogging", "maskIPAddress", "collectConversations"])
                     }
+                }
+            case "transformer":
+                guard let text = string(value, field: key) else { break }
+                if text.isEmpty || !text.hasSuffix(".js") {
+                    fail("'transformer' must name a JavaScript file (.js), relative to this file", at: location(value))
+                } else {
+                    endpoint.transformer = Endpoint.Transformer(path: text, location: location(value))
                 }
             case "sessionTTLMinutes":
                 endpoint.sessionTTLMinutes = positive(value, field: key, maximum: ConfigurationLimits.sessionTTLMinutes) ?? endpoint.sessionTTLMinutes

@@ -89,5 +89,8 @@ extension InboxEntry {
         case agentMessage
         /// An interim voice transcript (DESIGN §5.5): updates the workspace's transcript only.
         case interim
+        /// An agent's action in the copilot workspace (DESIGN §5.5, *Actions*): runs the flow, also during a
+        /// handover (where the engine records it and runs nothing), and is never forwarded to the agent side.
+        case action
     }
 }

@@ -28,7 +28,7 @@ public actor Runtime {
         public var onCommit: @Sendable () -> Void
         /// Called with the time each turn took, from reading the session to the commit (metrics).
         public var observeTurn: @Sendable (Duration) -> Void
-        /// Called after a commit that changed a voice copilot workspace, with the new workspace (live updates).
+        /// Called after a commit that changed a copilot workspace, with the new workspace (live updates).
         public var onWorkspace: @Sendable (SessionKey, JSONValue) -> Void
         /// Performs the effects turns need: the deployment's connections (``EffectExecutor``), or none.
         public var effects: any EffectPerformer
@@ -377,8 +377,12 @@ public actor Runtime {
         if outcome.handsOver {
             outcome.history = try await store.transcript(entry.key).compactMap { try? TranscriptEntry(json: JSONValue.parse($0.entry)) }
         }
-        var workspace: JSONValue?
-        if endpoint.kind == .voiceCopilot {
+        if router.needsSessionStorage(endpoint) {
+            outcome.sessionStorage = try await store.sessionStorage(entry.key).flatMap { try? JSONValue.parse($0) }
+        }
+        let routed = router.route(outcome)
+        var workspace: (live: JSONValue, stored: JSONValue)?
+        if router.changesWorkspace(outcome) {
             let before = try await store.workspace(entry.key).flatMap { try? JSONValue.parse($0) }
             workspace = router.workspace(after: outcome, previous: before)
         }
@@ -388,8 +392,9 @@ public actor Runtime {
             outcome: outcome,
             profileBefore: profile,
             effects: effects,
-            deliveries: router.deliveries(for: outcome),
-            workspace: workspace,
+            deliveries: routed.deliveries,
+            workspace: workspace?.stored,
+            sessionStorage: routed.sessionStorage,
             now: settings.now()
         )
         var owned = commit
@@ -398,7 +403,7 @@ public actor Runtime {
         settings.failpoint("committed")
         settings.observeTurn(ContinuousClock.now - started)
         if !commit.messages.isEmpty { settings.onCommit() }
-        if let workspace { settings.onWorkspace(entry.key, workspace) }
+        if let workspace { settings.onWorkspace(entry.key, workspace.live) }
         await resolve(entry.traceId, with: .success(outcome))
     }
 

@@ -20,7 +20,7 @@ public enum TurnAction: Sendable, Hashable {
     public init(kind: String, handedOver: Bool) {
         switch InboxEntry.Kind(rawValue: kind) {
         case .message?: self = handedOver ? .forwardToAgent : .runFlow
-        case .handoverEnd?: self = .runFlow
+        case .handoverEnd?, .action?: self = .runFlow
         case .notify?: self = .deliver(source: "bot")
         case .agentMessage?: self = .deliver(source: "agent")
         case .interim?: self = .interim
@@ -81,6 +81,7 @@ enum TurnPlan {
         effects: [EffectRecord],
         deliveries: [Delivery],
         workspace: JSONValue?,
+        sessionStorage: JSONValue? = nil,
         now: Date
     ) -> TurnCommit {
         let endpoint = outcome.endpoint
@@ -89,9 +90,11 @@ enum TurnPlan {
             OutgoingMessage(
                 idempotencyKey: "\(entry.traceId)-\(index + 1)",
                 key: entry.key,
-                destination: delivery.destination,
+                destination: delivery.destination.rawValue,
                 payload: delivery.body.canonicalJSON,
                 createdAt: now,
+                status: delivery.failure == nil ? .pending : .dead,
+                lastError: delivery.failure,
                 sensitive: sensitive || delivery.sensitive
             )
         }
@@ -133,7 +136,8 @@ enum TurnPlan {
             transcript: transcript,
             messages: messages,
             eraseInput: sensitive,
-            workspace: workspace?.canonicalJSON
+            workspace: workspace?.canonicalJSON,
+            sessionStorage: sessionStorage?.canonicalJSON
         )
     }
 }

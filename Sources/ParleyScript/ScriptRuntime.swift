@@ -22,10 +22,10 @@ import ParleyFlows
 /// let value = runtime.evaluate("context.n + 1", scope: scope)  // .success(.number(2))
 /// ```
 public final class ScriptRuntime {
-    private let limits: ScriptLimits
+    let limits: ScriptLimits
     private let randomSeed: UInt32
     private let currentTime: String
-    private let timeout = TimeoutFlag()
+    let timeout = TimeoutFlag()
 
     private var group: JSContextGroupRef?
     private var context: JSGlobalContextRef?
@@ -33,7 +33,7 @@ public final class ScriptRuntime {
     private var makeApi: JSObjectRef?
     private var protected: [JSValueRef] = []
     private var compiled: [String: JSObjectRef] = [:]
-    private var setupFailure: String?
+    private(set) var setupFailure: String?
 
     /// The `api` calls of the code node that is running, if any.
     private var pending: CodeEffects?
@@ -173,7 +173,7 @@ public final class ScriptRuntime {
     }
 
     /// Compiles a wrapped script to a function, once per turn.
-    private func compile(_ wrapped: String) -> Result<JSObjectRef, ScriptFailure> {
+    func compile(_ wrapped: String) -> Result<JSObjectRef, ScriptFailure> {
         if let function = compiled[wrapped] { return .success(function) }
         guard let context else { return .failure(.exception("JavaScript is unavailable")) }
         let script = JavaScriptValues.jsString(wrapped)
@@ -194,7 +194,7 @@ public final class ScriptRuntime {
     }
 
     /// Creates the global object and runs the prelude, on first use.
-    private func prepare() -> JSGlobalContextRef? {
+    func prepare() -> JSGlobalContextRef? {
         if let context { return context }
         if setupFailure != nil { return nil }
         let group = ContextGroupPool.shared.take()
@@ -288,12 +288,12 @@ public final class ScriptRuntime {
 
     // MARK: Errors
 
-    private var timeoutMessage: String {
+    var timeoutMessage: String {
         let milliseconds = limits.timeLimit.components.seconds * 1000 + limits.timeLimit.components.attoseconds / 1_000_000_000_000_000
         return "script timed out after \(milliseconds) ms"
     }
 
-    private func failure(_ exception: JSValueRef?, lineOffset: Int) -> ScriptFailure {
+    func failure(_ exception: JSValueRef?, lineOffset: Int) -> ScriptFailure {
         if timeout.fired { return .timeout(timeoutMessage) }
         return .exception(describe(exception, lineOffset: lineOffset))
     }
@@ -329,7 +329,7 @@ public final class ScriptRuntime {
 }
 
 /// Set by JavaScriptCore's watchdog when a script runs past the time limit.
-private final class TimeoutFlag: @unchecked Sendable {
+final class TimeoutFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ParleyEndpoints
 import ParleyStore
 
 /// Endpoint API keys: created here, stored only as SHA-256 hashes, checked in constant time (DESIGN §5.6).
@@ -19,6 +20,17 @@ public enum APIKeys {
             createdAt: now
         )
         return (record, key)
+    }
+
+    /// Makes and stores a key named `name`; key names are unique among an endpoint's active keys (DESIGN §5.6).
+    ///
+    /// - Throws: ``APIError/duplicateKeyName`` when an active key has the name; store errors.
+    public static func create(endpoint: String, name: String, in store: any Store, now: Date) async throws -> (record: APIKeyRecord, key: String) {
+        let active = try await store.keys(endpoint: endpoint).filter { $0.revokedAt == nil }
+        guard !active.contains(where: { $0.name == name }) else { throw APIError.duplicateKeyName }
+        let made = make(endpoint: endpoint, name: name, now: now)
+        try await store.createKey(made.record)
+        return made
     }
 
     /// Hex SHA-256 of a key.

@@ -8,14 +8,18 @@ import ParleyStore
 
 extension ParleyServer {
     /// `/api/v1`: API keys, sessions and transcripts, the outbox (DESIGN §5.6), behind `Authorization: Bearer`.
-    func addAdminRoutes(to router: Router<BasicRequestContext>) {
+    func addAdminRoutes(to router: Router<ParleyRequestContext>) {
         let api = router.group("/api/v1")
         api.post("/endpoints/{name}/keys") { request, context in
             try self.authorize(request)
             let endpoint = try self.endpoint(context)
             let body = try await Self.collect(request, limit: 65_536)
-            let (record, key) = APIKeys.make(endpoint: endpoint.name, name: try AdminRequest.keyName(body: body), now: Date())
-            try await self.store.createKey(record)
+            let (record, key) = try await APIKeys.create(
+                endpoint: endpoint.name,
+                name: try AdminRequest.keyName(body: body),
+                in: self.store,
+                now: Date()
+            )
             return JSONResponse.make(
                 [
                     "id": .string(record.id), "name": .string(record.name), "key": .string(key), "keyPreview": .string(record.keyPreview),
@@ -162,18 +166,18 @@ extension ParleyServer {
         guard difference == 0 else { throw APIError.unauthorized }
     }
 
-    private func endpoint(_ context: BasicRequestContext) throws -> Endpoint {
+    private func endpoint(_ context: ParleyRequestContext) throws -> Endpoint {
         guard let endpoint = configuration.endpoint(named: Self.parameter("name", of: context)) else { throw APIError.unknownEndpointName }
         return endpoint
     }
 
-    private static func sessionKey(_ context: BasicRequestContext) throws -> SessionKey {
+    private static func sessionKey(_ context: ParleyRequestContext) throws -> SessionKey {
         SessionKey(endpoint: parameter("endpoint", of: context), userId: parameter("user", of: context), sessionId: parameter("session", of: context))
     }
 
     /// A path parameter, percent-decoded: ids may hold any character but control characters, and a client sends
     /// `é` as `%C3%A9` and `a b` as `a%20b`. A malformed escape is kept as it is (and then names nothing).
-    static func parameter(_ name: String, of context: BasicRequestContext) -> String {
+    static func parameter(_ name: String, of context: ParleyRequestContext) -> String {
         let raw = context.parameters.get(name) ?? ""
         return raw.removingPercentEncoding ?? raw
     }

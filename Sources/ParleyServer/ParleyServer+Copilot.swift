@@ -4,26 +4,32 @@ import ParleyEndpoints
 import ParleyFlows
 import ParleyRuntime
 import ParleyStore
+import Synchronization
 
 extension ParleyServer {
     /// The agent workspace: the page and its assets, the state as JSON and the live stream (DESIGN §5.5).
-    func addCopilotRoutes(to router: Router<BasicRequestContext>) {
+    func addCopilotRoutes(to router: Router<ParleyRequestContext>) {
         router.get("/copilot") { request, _ in
             // The page loads app.js and style.css by relative path: it must be served from /copilot/.
             guard request.uri.path.hasSuffix("/") else {
                 let query = request.uri.query.map { "?\($0)" } ?? ""
                 return Response(status: .movedPermanently, headers: [.location: "/copilot/\(query)"])
             }
+            // The page itself needs the same access as its data, so a link without it shows no session at all.
+            if let endpoint = request.uri.queryParameters.get("URLToken").flatMap(self.directory.endpoint(token:)), endpoint.auth == .apiKey {
+                _ = try await self.copilotSession(request)
+            }
             return try self.copilotAsset("index.html", type: "text/html; charset=utf-8")
         }
         router.get("/copilot/app.js") { _, _ in try self.copilotAsset("app.js", type: "text/javascript; charset=utf-8") }
         router.get("/copilot/style.css") { _, _ in try self.copilotAsset("style.css", type: "text/css; charset=utf-8") }
+        router.post("/copilot/action") { request, context in try await self.copilotAction(request, context: context) }
         router.get("/copilot/state") { request, _ in
-            let key = try self.copilotSession(request)
+            let key = try await self.copilotSession(request).key
             return JSONResponse.make(try await self.workspaceState(key))
         }
         router.get("/copilot/events") { request, _ in
-            let key = try self.copilotSession(request)
+            let key = try await self.copilotSession(request).key
             if self.isShuttingDown { throw APIError.shuttingDown }
             // Subscribe before reading the stored state, so no change can fall between the two.
             let updates = self.workspaces.watch(key)
@@ -61,15 +67,49 @@ extension ParleyServer {
         "event: state\ndata: \(state.canonicalJSON)\n\n"
     }
 
-    /// The session of a workspace request: `userId`, `sessionId` and the `URLToken` of a voice copilot endpoint.
-    private func copilotSession(_ request: Request) throws -> SessionKey {
+    /// The session of a workspace request: `userId`, `sessionId` and the `URLToken` of any endpoint (every
+    /// endpoint keeps a workspace). On endpoints with `auth: apiKey` the request must carry an active
+    /// `X-Webhook-Key` or a signed `access` link for this session (``WorkspaceLink``).
+    func copilotSession(_ request: Request) async throws -> (key: SessionKey, endpoint: Endpoint) {
         let query = request.uri.queryParameters
-        guard let token = query.get("URLToken")?.lowercased(), let endpoint = configuration.endpoint(token: token),
-            endpoint.kind == .voiceCopilot
-        else { throw APIError.unknownEndpoint }
+        guard let endpoint = query.get("URLToken").flatMap(directory.endpoint(token:)) else { throw APIError.unknownEndpoint }
         guard let userId = query.get("userId"), !userId.isEmpty else { throw APIError.invalidField("userId", "is required") }
         guard let sessionId = query.get("sessionId"), !sessionId.isEmpty else { throw APIError.invalidField("sessionId", "is required") }
-        return SessionKey(endpoint: endpoint.name, userId: userId, sessionId: sessionId)
+        if endpoint.auth == .apiKey {
+            if let presented = Self.webhookKey(request) {
+                guard try await keyMatches(presented, endpoint: endpoint) else { throw APIError.invalidAccess }
+            } else if let access = query.get("access"), !access.isEmpty {
+                let secret = try await workspaceLinkSecret()
+                guard WorkspaceLink.accepts(access, secret: secret, endpoint: endpoint.name, userId: userId, sessionId: sessionId, now: Date())
+                else { throw APIError.invalidAccess }
+            } else {
+                throw APIError.missingAccess
+            }
+        }
+        return (SessionKey(endpoint: endpoint.name, userId: userId, sessionId: sessionId), endpoint)
+    }
+
+    /// `POST /copilot/action?...`: `{tile, data}` from the workspace runs the endpoint's flow (channel `copilot`).
+    private func copilotAction(_ request: Request, context: ParleyRequestContext) async throws -> Response {
+        guard let endpoint = request.uri.queryParameters.get("URLToken").flatMap(directory.endpoint(token:)) else {
+            metrics.request(endpoint: "unknown", status: 404)
+            throw APIError.unknownEndpoint
+        }
+        return try await counted(endpoint) {
+            try await self.checkOpen(endpoint)
+            let (key, _) = try await self.copilotSession(request)
+            let body = CopilotActionChannel.withSession(try await self.jsonBody(request), userId: key.userId, sessionId: key.sessionId)
+            let inbox = try self.directory.channel(for: .copilotAction, on: endpoint).input(body, endpoint: endpoint)
+            return try await self.accept(inbox, route: .copilotAction, context: context, endpoint: endpoint)
+        }
+    }
+
+    /// The key workspace links are signed with: made on first use and kept in the store, so every instance shares it.
+    func workspaceLinkSecret() async throws -> String {
+        if let secret = linkSecret.withLock({ $0 }) { return secret }
+        let secret = try await store.secret(named: WorkspaceLink.secretName, orCreate: { WorkspaceLink.newSecret() }, at: Date())
+        linkSecret.withLock { $0 = secret }
+        return secret
     }
 
     private func workspaceState(_ key: SessionKey) async throws -> JSONValue {

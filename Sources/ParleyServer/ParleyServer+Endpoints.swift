@@ -9,21 +9,76 @@ import ParleyRuntime
 import ParleyStore
 
 extension ParleyServer {
-    /// The routes that carry a conversation, all under an endpoint's URL token.
-    enum EndpointRoute: String {
-        case message, inject, notify, handoverMessage, handoverEnd
-    }
-
     /// Checks a request in DESIGN §5.1's order — endpoint, shutdown, enabled, API key, media type, size, body —
     /// stores it, and answers `202 {"traceId"}` (REST endpoints: `200` with the turn's outputs).
-    func endpointRequest(_ request: Request, context: BasicRequestContext, route: EndpointRoute) async throws -> Response {
-        let token = (context.parameters.get("token") ?? "").lowercased()
-        guard let endpoint = configuration.endpoint(token: token) else {
+    func endpointRequest(_ request: Request, context: ParleyRequestContext, route: ChannelRoute) async throws -> Response {
+        guard let endpoint = directory.endpoint(token: context.parameters.get("token") ?? "") else {
             metrics.request(endpoint: "unknown", status: 404)
             throw APIError.unknownEndpoint
         }
+        return try await counted(endpoint) {
+            try await self.checkOpen(endpoint)
+            if endpoint.auth == .apiKey {
+                guard let presented = Self.webhookKey(request) else { throw APIError.missingAPIKey }
+                guard try await self.keyMatches(presented, endpoint: endpoint) else { throw APIError.invalidAPIKey }
+            }
+            let channel = self.directory.channel(for: route, on: endpoint)
+            let inbox: InboxRequest
+            switch try await self.transformedBody(request, route: route, endpoint: endpoint) {
+            case nil:
+                return JSONResponse.make(["traceId": .null, "ignored": true], status: .accepted)
+            case (let body, false)?:
+                inbox = try channel.input(body, endpoint: endpoint)
+            case (let body, true)?:
+                // What a transformer returns is checked as the endpoint's own input is, under its own code.
+                do {
+                    inbox = try channel.input(body, endpoint: endpoint)
+                } catch let error as APIError {
+                    throw APIError.invalidTransformerResult(error.message)
+                }
+            }
+            if route == .endpoint, let answering = self.directory.channel(of: endpoint) as? any AnsweringChannel {
+                let outcome: TurnOutcome
+                do {
+                    outcome = try await self.runtime.acceptAndWait(inbox, timeout: self.restTimeout)
+                } catch let error as RuntimeError where error == .turnTimeout {
+                    throw APIError.turnTimeout
+                }
+                let answer = answering.answer(to: outcome)
+                guard let transformer = self.directory.transformer(of: endpoint) else { return JSONResponse.make(answer) }
+                return JSONResponse.make(try await transformer.executionFinished(answer, outcome: outcome, storage: .store(self.store)))
+            }
+            return try await self.accept(inbox, route: route, context: context, endpoint: endpoint)
+        }
+    }
+
+    /// The request's JSON body, passed through the endpoint's transformer hook for the route when there is one:
+    /// nil when the hook ignores the request, else the body and whether a transformer made it.
+    func transformedBody(_ request: Request, route: ChannelRoute, endpoint: Endpoint) async throws -> (JSONObjectBody, Bool)? {
+        let body = try await jsonBody(request)
+        guard let hook = EndpointTransformer.InputHook(route: route), let transformer = directory.transformer(of: endpoint) else {
+            return (body, false)
+        }
+        var headers: [String: String] = [:]
+        for field in request.headers where !Self.secretHeaders.contains(field.name.canonicalName) {
+            headers[field.name.canonicalName] = headers[field.name.canonicalName].map { "\($0), \(field.value)" } ?? field.value
+        }
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+        switch try await transformer.input(hook, body: .object(body.object), headers: headers, query: query, now: Date(), storage: .store(store)) {
+        case .ignored: return nil
+        case .untransformed: return (body, false)
+        case .body(let mapped): return (mapped, true)
+        }
+    }
+
+    /// Headers a transformer never sees: they carry the endpoint's key or other credentials.
+    static let secretHeaders: Set<String> = ["x-webhook-key", "authorization", "cookie", "proxy-authorization"]
+
+    /// Runs a request of an endpoint, counting its answer's status and turning unexpected errors into `500`.
+    func counted(_ endpoint: Endpoint, _ body: () async throws -> Response) async throws -> Response {
         do {
-            let response = try await handle(request, endpoint: endpoint, route: route)
+            let response = try await body()
             metrics.request(endpoint: endpoint.name, status: Int(response.status.code))
             return response
         } catch let error as APIError {
@@ -36,87 +91,41 @@ extension ParleyServer {
         }
     }
 
-    private func handle(_ request: Request, endpoint: Endpoint, route: EndpointRoute) async throws -> Response {
+    /// `503` while shutting down, `403` for a disabled endpoint.
+    func checkOpen(_ endpoint: Endpoint) async throws {
         if isShuttingDown { throw APIError.shuttingDown }
         guard endpoint.enabled else { throw APIError.endpointDisabled }
-        if endpoint.auth == .apiKey {
-            guard let presented = request.headers[HTTPField.Name("X-Webhook-Key")!], !presented.isEmpty else { throw APIError.missingAPIKey }
-            guard APIKeys.matches(presented, among: try await store.keys(endpoint: endpoint.name)) else { throw APIError.invalidAPIKey }
-        }
+    }
+
+    /// The `X-Webhook-Key` header, when one is sent.
+    static func webhookKey(_ request: Request) -> String? {
+        guard let value = request.headers[HTTPField.Name("X-Webhook-Key")!], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// Whether a presented key is an active key of the endpoint (compared in constant time).
+    func keyMatches(_ presented: String, endpoint: Endpoint) async throws -> Bool {
+        APIKeys.matches(presented, among: try await store.keys(endpoint: endpoint.name))
+    }
+
+    /// The body as a JSON object: `415` unless it is JSON, `413` beyond the size limit, `400 invalid_json`.
+    func jsonBody(_ request: Request) async throws -> JSONObjectBody {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard mediaType == "application/json" else { throw APIError.unsupportedMediaType }
-        let body = try await Self.collect(request, limit: configuration.server.maxBodyBytes)
+        return try JSONObjectBody(bytes: try await Self.collect(request, limit: configuration.server.maxBodyBytes))
+    }
 
-        let inbox: InboxRequest
-        switch route {
-        case .handoverEnd:
-            let end = try HandoverEndRequest(body: body)
-            inbox = InboxRequest(
-                endpoint: endpoint.name,
-                userId: end.userId,
-                sessionId: end.sessionId,
-                kind: .handoverEnd,
-                payload: InboxPayload(channel: "handover", handover: .init(rawValue: end.status)),
-                traceIdPrefix: "endpoint-handoverEnd"
-            )
-        case .message where endpoint.kind == .voiceCopilot:
-            let utterance = try VoiceUtterance(body: body)
-            inbox = InboxRequest(
-                endpoint: endpoint.name,
-                userId: utterance.userId,
-                sessionId: utterance.sessionId,
-                kind: utterance.final ? .message : .interim,
-                payload: InboxPayload(text: utterance.text, data: utterance.data ?? [:], channel: "voiceCopilot", speaker: utterance.speaker),
-                traceIdPrefix: "endpoint-voiceCopilot"
-            )
-        case .handoverMessage:
-            // An agent's message is a message: DESIGN §5.4 requires its text.
-            let message = try UserMessage(body: body)
-            guard let text = message.text, !text.isEmpty else { throw APIError.invalidField("text", "is required for an agent's message") }
-            inbox = InboxRequest(
-                endpoint: endpoint.name,
-                userId: message.userId,
-                sessionId: message.sessionId,
-                kind: .agentMessage,
-                payload: InboxPayload(text: text, data: message.data ?? [:], channel: "agent"),
-                traceIdPrefix: "endpoint-agentMessage"
-            )
-        default:
-            let message = try UserMessage(body: body)
-            let (kind, channel, prefix) = Self.describe(route, endpoint: endpoint)
-            inbox = InboxRequest(
-                endpoint: endpoint.name,
-                userId: message.userId,
-                sessionId: message.sessionId,
-                kind: kind,
-                payload: InboxPayload(text: message.text ?? "", data: message.data ?? [:], channel: channel),
-                traceIdPrefix: prefix
-            )
-        }
-
-        if endpoint.kind == .rest, route == .message {
-            do {
-                let outcome = try await runtime.acceptAndWait(inbox, timeout: restTimeout)
-                return JSONResponse.make(RESTAnswer.body(for: outcome))
-            } catch let error as RuntimeError where error == .turnTimeout {
-                throw APIError.turnTimeout
-            }
-        }
+    /// Stores an input and answers `202 {"traceId"}`.
+    func accept(_ inbox: InboxRequest, route: ChannelRoute, context: ParleyRequestContext, endpoint: Endpoint) async throws -> Response {
         let accepted = try await runtime.accept(inbox)
         logger.info(
             "accepted",
-            metadata: ["endpoint": "\(endpoint.name)", "traceId": "\(accepted.traceId)", "route": "\(route.rawValue)"]
+            metadata: [
+                "endpoint": "\(endpoint.name)", "traceId": "\(accepted.traceId)", "route": "\(route.rawValue)",
+                "client": "\(ClientAddress.describe(context.clientIP, masked: endpoint.dataProtection.maskIPAddress))",
+            ]
         )
         return JSONResponse.make(["traceId": .string(accepted.traceId)], status: .accepted)
-    }
-
-    private static func describe(_ route: EndpointRoute, endpoint: Endpoint) -> (InboxEntry.Kind, String, String) {
-        switch route {
-        case .inject: (.message, "inject", "endpoint-inject")
-        case .notify: (.notify, "notify", "endpoint-notify")
-        case .handoverMessage: (.agentMessage, "agent", "endpoint-agentMessage")
-        case .message, .handoverEnd: (.message, endpoint.kind.rawValue, "endpoint-httpIncomingMessage")
-        }
     }
 
     /// The request body, at most `limit` bytes (`413 body_too_large` beyond).

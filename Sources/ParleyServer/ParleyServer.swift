@@ -2,8 +2,10 @@ import Foundation
 import Hummingbird
 import Logging
 import ParleyEndpoints
+import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
+import ParleyScript
 import ParleyStore
 import Prometheus
 import Synchronization
@@ -25,6 +27,10 @@ public final class ParleyServer: Sendable {
     public let metrics: ServerMetrics
     /// Live workspace updates for `/copilot/events`.
     public let workspaces: WorkspaceHub
+    /// The endpoints and the channels that serve them.
+    public let directory: ChannelDirectory
+    /// The key of workspace links (DESIGN §5.5), read from the store once.
+    let linkSecret = Mutex<String?>(nil)
     let logger: Logger
     private let shuttingDown = Atomic<Bool>(false)
     /// How long a REST request waits for its turn.
@@ -69,11 +75,16 @@ public final class ParleyServer: Sendable {
             metrics.turnDuration.recordNanoseconds(duration.nanoseconds)
             observe(duration)
         }
+        let directory = ChannelDirectory(
+            endpoints: configuration.endpoints,
+            scriptLimits: ScriptLimits(timeLimit: settings.engine.codeTimeout, maxAPICalls: settings.engine.maxAPICallsPerNode)
+        )
+        self.directory = directory
         self.runtime = Runtime(
             store: store,
             flows: flows,
             endpoints: configuration.endpoints,
-            router: EndpointRouter(),
+            router: ChannelRouter(directory: directory),
             settings: settings
         )
     }
@@ -87,28 +98,23 @@ public final class ParleyServer: Sendable {
     var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
 
     /// Every route of DESIGN §5.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func router() -> Router<ParleyRequestContext> {
+        let router = Router(context: ParleyRequestContext.self)
         router.add(middleware: NotFoundMiddleware())
         router.get("/health") { _, _ in JSONResponse.make(["status": "ok"]) }
         router.get("/ready") { _, _ in try await self.ready() }
         router.get("/metrics") { _, _ in try await self.metricsText() }
         addAdminRoutes(to: router)
         addCopilotRoutes(to: router)
-        router.post("/inject/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .inject) }
-        router.post("/notify/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .notify) }
-        router.post("/handover/{token}/message") { request, context in
-            try await self.endpointRequest(request, context: context, route: .handoverMessage)
-        }
-        router.post("/handover/{token}/end") { request, context in try await self.endpointRequest(request, context: context, route: .handoverEnd) }
-        router.post("/{token}") { request, context in try await self.endpointRequest(request, context: context, route: .message) }
-        // Every route under an endpoint token takes POST only: other methods get 405 with `Allow: POST` (404 for a
-        // token no endpoint has).
-        for path in ["/{token}", "/inject/{token}", "/notify/{token}", "/handover/{token}/message", "/handover/{token}/end"] {
+        // Every conversation route is one channel's; the copilot action's token is in its query (addCopilotRoutes).
+        for route in ChannelRoute.allCases {
+            guard let path = route.path else { continue }
+            router.post(RouterPath(path)) { request, context in try await self.endpointRequest(request, context: context, route: route) }
+            // Routes under an endpoint token take POST only: other methods get 405 with `Allow: POST` (404 for a token
+            // no endpoint has).
             for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
                 router.on(RouterPath(path), method: method) { _, context -> Response in
-                    let token = context.parameters.get("token") ?? ""
-                    guard self.configuration.endpoint(token: token.lowercased()) != nil else { throw APIError.unknownEndpoint }
+                    guard self.directory.endpoint(token: context.parameters.get("token") ?? "") != nil else { throw APIError.unknownEndpoint }
                     throw APIError.methodNotAllowed
                 }
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParleyEndpoints
 import ParleyRuntime
 import ParleyServer
 import ParleyStore
@@ -47,8 +48,13 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await options.open()
-            let (record, key) = APIKeys.make(endpoint: options.endpoint, name: name, now: Date())
-            try await store.createKey(record)
+            let record: APIKeyRecord
+            let key: String
+            do {
+                (record, key) = try await APIKeys.create(endpoint: options.endpoint, name: name, in: store, now: Date())
+            } catch let error as APIError where error.code == APIError.duplicateKeyName.code {
+                throw UsageError("endpoint '\(options.endpoint)' already has an active key named '\(name)': pick another --name or revoke it")
+            }
             emit("id: \(record.id)")
             emit("key: \(key)")
             emit("Store the key now: Parley keeps only its hash and cannot show it again.")

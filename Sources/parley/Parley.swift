@@ -9,7 +9,7 @@ struct Parley: AsyncParsableCommand {
         abstract: "An open flow runtime for conversational AI.",
         subcommands: [
             ServeCommand.self, ValidateCommand.self, ChatCommand.self, TestCommand.self, ReplayCommand.self, SessionsCommand.self,
-            KeysCommand.self, OutboxCommand.self, InboxCommand.self, GraphCommand.self, IntentsCommand.self,
+            KeysCommand.self, OutboxCommand.self, InboxCommand.self, GraphCommand.self, IntentsCommand.self, CopilotCommand.self,
         ]
     )
 

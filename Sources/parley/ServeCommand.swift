@@ -97,6 +97,12 @@ struct ServeCommand: AsyncParsableCommand {
                     metadata: ["address": "http://\(host):\(bound)", "flowHash": "\(flows.contentHash)", "instance": "\(owner)"]
                 )
                 FileHandleOutput.standardError("parley: serving \(configuration.endpoints.count) endpoints on http://\(host):\(bound)")
+                // Each Endpoint URL (DESIGN §5.6), as clients call it; with port 0 and no baseURL, the bound port.
+                var served = configuration
+                if port == 0, served.server.baseURL == "http://\(host):0" { served.server.baseURL = "http://\(host):\(bound)" }
+                for endpoint in served.endpoints {
+                    FileHandleOutput.standardError("parley: endpoint \(endpoint.name) (\(endpoint.kind.rawValue)): \(served.endpointURL(endpoint))")
+                }
             },
             logger: logger
         )

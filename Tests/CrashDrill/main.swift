@@ -51,7 +51,7 @@ final class Failpoint: @unchecked Sendable {
 
 struct Echo: OutputRouter {
     func deliveries(for outcome: TurnOutcome) -> [Delivery] {
-        outcome.turn.outputs.map { Delivery(destination: "webhook", body: ["text": .string($0.text ?? "")]) }
+        outcome.turn.outputs.map { Delivery(destination: .webhook, body: ["text": .string($0.text ?? "")]) }
     }
 }
 

@@ -10,7 +10,7 @@ struct EchoRouter: OutputRouter {
     func deliveries(for outcome: TurnOutcome) -> [Delivery] {
         outcome.turn.outputs.map {
             Delivery(
-                destination: "webhook",
+                destination: .webhook,
                 body: ["userId": .string(outcome.input.userId), "sessionId": .string(outcome.input.sessionId), "text": .string($0.text ?? "")]
             )
         }

@@ -30,6 +30,50 @@ enum TestFlows {
             next: back
           back: { say: "Back after {{input.handover.status}}" }
         """
+    /// A chat bot with an agent copilot: each customer message is echoed and summarised in a workspace tile; an
+    /// agent's action (channel `copilot`) answers the customer and updates the tile.
+    static let helpdesk = """
+        flow: helpdesk
+        nodes:
+          start:
+            condition: input.channel === "copilot"
+            then: approved
+            else: greet
+          greet: { say: "Hi {{input.text}}", next: summary }
+          summary:
+            copilot: { tile: summary, type: nextAction, text: "Customer said {{input.text}}" }
+          approved: { say: "Approved {{input.data.amount}}", next: approved_tile }
+          approved_tile:
+            copilot: { tile: summary, type: nextAction, text: "Approved {{input.data.amount}} from {{input.data.tile}}" }
+        """
+    /// A transformer that maps a test format and exercises every outcome (DESIGN §5.7).
+    static let transformer = """
+        createWebhookTransformer({
+          handleInput: async ({ request }) => {
+            const body = request.body;
+            if (body.throw) throw new Error("refused by the transformer");
+            if (body.loop) { for (;;) {} }
+            if ("result" in body) return body.result;
+            const storage = await getSessionStorage(body.user, body.session);
+            storage.inputs = (storage.inputs || 0) + 1;
+            return { userId: body.user, sessionId: body.session, text: body.say, data: { header: request.headers["x-test"] || null, key: request.headers["x-webhook-key"] || null } };
+          },
+          handleOutput: async ({ output, processedOutput, userId, sessionId }) => {
+            if (String(output.text).includes("boom")) throw new Error("cannot map boom");
+            if (String(output.text).includes("drop")) return null;
+            const storage = await getSessionStorage(userId, sessionId);
+            storage.outputs = (storage.outputs || 0) + 1;
+            return { say: output.text, inputs: storage.inputs, outputs: storage.outputs, traceId: processedOutput.AIOutput.traceId };
+          },
+        });
+        """
+    static let restTransformer = """
+        createRestTransformer({
+          handleInput: ({ request }) => ({ userId: request.body.from, sessionId: request.body.thread, text: request.body.message }),
+          handleExecutionFinished: async ({ outputs, processedOutput, sessionId }) =>
+            ({ replies: outputs.map((output) => output.text), joined: processedOutput.text, thread: sessionId }),
+        });
+        """
 }
 
 /// A deployment for end-to-end tests: a folder with flows, a configuration and a SQLite store, served by the real
@@ -43,6 +87,12 @@ final class TestDeployment: Sendable {
     static let quietToken = String(repeating: "6", count: 64)
     static let voiceToken = String(repeating: "7", count: 64)
     static let deskToken = String(repeating: "8", count: 64)
+    static let whatsappToken = String(repeating: "9", count: 64)
+    static let transformerToken = String(repeating: "a", count: 64)
+    static let restTransformerToken = String(repeating: "b", count: 64)
+    static let helpdeskToken = String(repeating: "c", count: 64)
+    static let unrecordedToken = String(repeating: "d", count: 64)
+    static let quietVoiceToken = String(repeating: "e", count: 64)
     /// Secrets of the test deployment, distinctive so `Tests/security/check-logs.sh` can prove no log line of the
     /// whole test run holds them.
     static let adminToken = "admin-9c2b-never-logged"
@@ -81,6 +131,18 @@ final class TestDeployment: Sendable {
               webhook: { url: "http://127.0.0.1:\(receiverPort)/voice" } }
           - { name: desk, type: webhook, urlToken: \(deskToken), flow: agent,
               webhook: { url: "http://127.0.0.1:\(receiverPort)/desk" } }
+          - { name: whatsapp, type: webhook, urlToken: \(whatsappToken), flow: echo, transformer: transformers/whatsapp.js,
+              webhook: { url: "http://127.0.0.1:\(receiverPort)/whatsapp" } }
+          - { name: mapped, type: webhook, urlToken: \(transformerToken), flow: echo, transformer: transformers/test.js,
+              webhook: { url: "http://127.0.0.1:\(receiverPort)/mapped" } }
+          - { name: mappedrest, type: rest, urlToken: \(restTransformerToken), flow: echo, transformer: transformers/rest.js }
+          - { name: helpdesk, type: webhook, urlToken: \(helpdeskToken), flow: helpdesk, auth: apiKey,
+              webhook: { url: "http://127.0.0.1:\(receiverPort)/helpdesk" } }
+          - { name: unrecorded, type: webhook, urlToken: \(unrecordedToken), flow: echo,
+              webhook: { url: "http://127.0.0.1:\(receiverPort)/unrecorded" },
+              dataProtection: { collectConversations: false, maskIPAddress: false } }
+          - { name: quietvoice, type: voiceCopilot, urlToken: \(quietVoiceToken), flow: call-assist,
+              dataProtection: { disableSensitiveLogging: true } }
         """
     }
 
@@ -92,10 +154,18 @@ final class TestDeployment: Sendable {
             .write(to: folder.appendingPathComponent("parley.yaml"), atomically: true, encoding: .utf8)
         try TestFlows.echo.write(to: folder.appendingPathComponent("flows/echo.yaml"), atomically: true, encoding: .utf8)
         try TestFlows.agent.write(to: folder.appendingPathComponent("flows/agent.yaml"), atomically: true, encoding: .utf8)
+        try TestFlows.helpdesk.write(to: folder.appendingPathComponent("flows/helpdesk.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("transformers"), withIntermediateDirectories: true)
+        try TestFlows.transformer.write(to: folder.appendingPathComponent("transformers/test.js"), atomically: true, encoding: .utf8)
+        try TestFlows.restTransformer.write(to: folder.appendingPathComponent("transformers/rest.js"), atomically: true, encoding: .utf8)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         try FileManager.default.copyItem(
             at: repository.appendingPathComponent("Flows/call-assist.yaml"),
             to: folder.appendingPathComponent("flows/call-assist.yaml")
+        )
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Samples/transformers/whatsapp.js"),
+            to: folder.appendingPathComponent("transformers/whatsapp.js")
         )
         return folder
     }

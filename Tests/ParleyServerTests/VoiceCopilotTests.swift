@@ -141,9 +141,16 @@ import Testing
             #expect(try await HTTP.post(url, #"{"userId":"u","sessionId":"s","text":" ","speaker":"agent"}"#).errorCode == "missing_text_or_data")
             #expect(try await HTTP.post(url, #"{"call_sid":"c","from":"x","speech":{"alternatives":[]}}"#).errorCode == "invalid_field")
             #expect(try await HTTP.post(url, "nope").errorCode == "invalid_json")
-            let unknown = try await HTTP.send(.get, "\(deployment.base)/copilot/state?userId=u&sessionId=s&URLToken=\(TestDeployment.webhookToken)")
+            let unknown = try await HTTP.send(
+                .get,
+                "\(deployment.base)/copilot/state?userId=u&sessionId=s&URLToken=\(String(repeating: "f", count: 64))"
+            )
             #expect(unknown.status == 404)
             #expect(unknown.errorCode == "unknown_endpoint")
+            // Every endpoint keeps a workspace (DESIGN §5.5): a chat session's is empty until a copilot node runs.
+            let chat = try await HTTP.send(.get, "\(deployment.base)/copilot/state?userId=u&sessionId=s&URLToken=\(TestDeployment.webhookToken)")
+            #expect(chat.status == 200)
+            #expect(chat.json?["tiles"] == .object([:]))
         }
     }
 

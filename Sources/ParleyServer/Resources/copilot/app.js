@@ -1,8 +1,10 @@
 /* Parley agent workspace (DESIGN §5.5, docs/voice.md).
  *
- * Reads userId, sessionId and URLToken from the page's query string, loads GET /copilot/state, then follows
- * GET /copilot/events (Server-Sent Events, `event: state` carrying the full workspace state). Every render bumps
- * <body data-state-version>; every tile element carries data-tile="<id>" and data-type="<type>".
+ * Reads userId, sessionId, URLToken and the optional access (a signed link of `parley copilot link`) from the page's
+ * query string, loads GET /copilot/state, then follows GET /copilot/events (Server-Sent Events, `event: state`
+ * carrying the full workspace state). Adaptive Card submits are POSTed to /copilot/action. Every request carries the
+ * same query, access included. Every render bumps <body data-state-version>; every tile element carries
+ * data-tile="<id>" and data-type="<type>".
  *
  * All text is put in the DOM with textContent; the only markup taken from the server is the html tile's, and it
  * lives in an <iframe sandbox="allow-scripts" srcdoc> (an opaque origin) that gets the tile's data by postMessage.
@@ -14,10 +16,12 @@
   var userId = params.get("userId") || "";
   var sessionId = params.get("sessionId") || "";
   var urlToken = params.get("URLToken") || "";
+  // On endpoints with `auth: apiKey` the link carries `access=<expiry>.<signature>`; every request passes it on.
+  var access = params.get("access") || "";
   // "/copilot/" → "/copilot"; also works behind a path prefix ("/parley/copilot/").
   var base = location.pathname.replace(/\/(index\.html)?$/, "") || "/copilot";
   var query = "?userId=" + encodeURIComponent(userId) + "&sessionId=" + encodeURIComponent(sessionId) +
-    "&URLToken=" + encodeURIComponent(urlToken);
+    "&URLToken=" + encodeURIComponent(urlToken) + (access ? "&access=" + encodeURIComponent(access) : "");
 
   var gridEl = document.getElementById("grid");
   var othersEl = document.getElementById("others");
@@ -31,6 +35,7 @@
   var version = 0;
   var records = new Map(); // tile id → {el, head, body, type, sig, kind, ...}
   var lastState = null;
+  var denied = false; // the server refused the link (401): an expired link stays expired, so stop asking
 
   // ---------------------------------------------------------------- helpers
 
@@ -740,7 +745,8 @@
         bar.appendChild(toggle);
         extra.appendChild(shown);
       } else {
-        // Action.Submit / Action.Execute: the page tells whoever embeds it (the agent desktop) and its own scripts.
+        // Action.Submit / Action.Execute: the page tells whoever embeds it (the agent desktop) and its own scripts,
+        // and posts the action to Parley, which runs the endpoint's flow with it.
         var button = h("button", { class: cls, type: "button", "data-action": str(action.type), text: title });
         button.addEventListener("click", function () { submit(action, root, tileId, button); });
         bar.appendChild(button);
@@ -764,11 +770,32 @@
     };
     window.dispatchEvent(new CustomEvent("parley:action", { detail: detail }));
     if (window.parent && window.parent !== window) window.parent.postMessage(detail, "*");
-    root.querySelectorAll(".ac-btn.done").forEach(function (b) { b.classList.remove("done"); });
-    button.classList.add("done");
+
+    // The flow gets {tile, ...action.data, ...inputs} as input.data (inputs win over the action's data).
+    var merged = {};
+    if (isObject(action.data)) Object.keys(action.data).forEach(function (key) { merged[key] = action.data[key]; });
+    Object.keys(inputs).forEach(function (key) { merged[key] = inputs[key]; });
     var note = root.querySelector(".ac-note") || h("div", { class: "ac-note" });
-    note.textContent = "✓ " + (action.title || "Submitted");
+    note.style.color = "";
+    note.textContent = "Sending…";
     if (!note.parentNode) root.appendChild(note);
+    button.disabled = true;
+    fetch(base + "/action" + query, {
+      method: "POST", cache: "no-store",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ tile: tileId, data: merged }),
+    })
+      .then(function (response) {
+        if (!response.ok) throw { message: "HTTP " + response.status };
+        root.querySelectorAll(".ac-btn.done").forEach(function (b) { b.classList.remove("done"); });
+        button.classList.add("done");
+        note.textContent = "✓ " + (action.title || "Submitted");
+      })
+      .catch(function (err) {
+        note.style.color = "var(--bad)";
+        note.textContent = "Not sent (" + (err && err.message ? err.message : "network error") + ")";
+      })
+      .then(function () { button.disabled = false; });
   }
 
   // ---------------------------------------------------------------- networking
@@ -786,6 +813,7 @@
   }
 
   function connect() {
+    if (denied) return;
     if (source) source.close();
     setConn(lastState ? "reconnecting" : "connecting");
     source = new EventSource(base + "/events" + query);
@@ -799,6 +827,7 @@
       applyState(state);
     });
     source.onerror = function () {
+      if (denied) return;
       // EventSource retries by itself while the stream is merely dropped; when it gives up (an HTTP error such as
       // 404) readyState is CLOSED and we reconnect ourselves. Either way, catch up from /copilot/state after a
       // backoff so nothing that changed while the stream was down is missed.
@@ -809,7 +838,7 @@
   }
 
   function scheduleCatchUp() {
-    if (catchUpTimer) return;
+    if (catchUpTimer || denied) return;
     var wait = backoff + Math.floor(Math.random() * 250);
     backoff = Math.min(backoff * 2, 30000);
     catchUpTimer = setTimeout(function () {
@@ -820,13 +849,15 @@
   }
 
   function fetchState(retryOnFailure) {
+    if (denied) return Promise.resolve();
     var started = Date.now();
     return fetch(base + "/state" + query, { cache: "no-store", headers: { Accept: "application/json" } })
       .then(function (response) {
-        if (response.status === 404) {
+        if (response.status === 404 || response.status === 401) {
+          var status = response.status;
           return response.json().catch(function () { return {}; }).then(function (body) {
             var err = isObject(body.error) ? body.error.message || body.error.code : body.error || body.message;
-            throw { notFound: true, message: err ? String(err) : "not found" };
+            throw { notFound: status === 404, denied: status === 401, message: err ? String(err) : status === 404 ? "not found" : "no access" };
           });
         }
         if (!response.ok) throw { message: "HTTP " + response.status };
@@ -838,6 +869,15 @@
         if (source && source.readyState === EventSource.OPEN) setConn("live");
       })
       .catch(function (err) {
+        if (err && err.denied) {
+          // missing_access / invalid_access: ask for a new link (parley copilot link); retrying cannot help.
+          denied = true;
+          if (catchUpTimer) { clearTimeout(catchUpTimer); catchUpTimer = null; }
+          if (source) { source.close(); source = null; }
+          banner("This workspace link has expired or is not valid (" + err.message + ").");
+          setConn("error", "No access");
+          return;
+        }
         if (err && err.notFound) {
           banner("This workspace link is not valid (" + err.message + "). Check the URLToken, userId and sessionId in the link.");
           setConn("error", "Not found");
@@ -865,9 +905,9 @@
 
   fetchState(false);
   connect();
-  window.addEventListener("online", function () { if (!source) connect(); fetchState(false); });
+  window.addEventListener("online", function () { if (denied) return; if (!source) connect(); fetchState(false); });
   // A quiet stream shows nothing (keep-alives are comments); re-read the state now and then to be sure.
   setInterval(function () {
-    if (document.visibilityState === "visible" && Date.now() - lastRenderAt > 60000) fetchState(false);
+    if (!denied && document.visibilityState === "visible" && Date.now() - lastRenderAt > 60000) fetchState(false);
   }, 20000);
 })();
