@@ -280,6 +280,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The channels' pure mappings, without the server: this target must not depend on Hummingbird.
+        .testTarget(
+            name: "ParleyEndpointsTests",
+            dependencies: ["ParleyEndpoints", "ParleyRuntime", "ParleyEngine", "ParleyFlows", "ParleyStore", "ParleyScript"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ParleyScriptTests",
             dependencies: ["ParleyScript", "ParleyFlows"],

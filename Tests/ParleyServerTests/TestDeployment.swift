@@ -87,12 +87,12 @@ final class TestDeployment: Sendable {
     static let quietToken = String(repeating: "6", count: 64)
     static let voiceToken = String(repeating: "7", count: 64)
     static let deskToken = String(repeating: "8", count: 64)
-    static let whatsappToken = String(repeating: "9", count: 64)
-    static let transformerToken = String(repeating: "a", count: 64)
-    static let restTransformerToken = String(repeating: "b", count: 64)
-    static let helpdeskToken = String(repeating: "c", count: 64)
-    static let unrecordedToken = String(repeating: "d", count: 64)
-    static let quietVoiceToken = String(repeating: "e", count: 64)
+    static let whatsappToken = String(repeating: "c1", count: 32)
+    static let transformerToken = String(repeating: "c2", count: 32)
+    static let restTransformerToken = String(repeating: "c3", count: 32)
+    static let helpdeskToken = String(repeating: "c4", count: 32)
+    static let unrecordedToken = String(repeating: "c5", count: 32)
+    static let quietVoiceToken = String(repeating: "c6", count: 32)
     /// Secrets of the test deployment, distinctive so `Tests/security/check-logs.sh` can prove no log line of the
     /// whole test run holds them.
     static let adminToken = "admin-9c2b-never-logged"

@@ -4,6 +4,8 @@
     python3 Tests/browser/check_workspace.py --base http://127.0.0.1:8080 --user U --session S --token T \\
         --out /tmp/ws --expect-tile sentiment --expect-type adaptiveCard --expect-text "Ada Lovelace"
     python3 Tests/browser/check_workspace.py --mock --out /tmp/ws          # against Tests/browser/mock_server.py
+    python3 Tests/browser/check_workspace.py --url "$(parley copilot link ...)" --out /tmp/ws \\
+        --expect-tile refund=adaptiveCard --click "Approve refund" --expect-after "Refund of 25 EUR approved"
 
 Writes OUT/workspace.html (the DOM) and OUT/workspace.png (1400x900), prints what it found and exits 0 when every
 expectation holds, 1 when one does not, 2 when the browser could not be run.
@@ -24,6 +26,14 @@ Expectations (each may be repeated):
   --expect-text TEXT     the page's text contains TEXT (case-sensitive; iframe contents are not part of it)
   --expect-unknown ID    tile ID is shown flagged "not in grid" (data-unknown="true")
   --min-version N        <body data-state-version> is at least N (N renders happened)
+
+The page: --url URL opens that link as it is (for example one that `parley copilot link` printed, with its access
+parameter); without it the link is built from --base, --user, --session and --token.
+
+Acting on the page (cdp engine): --click TEXT waits until the expectations above hold (or, without any, until the
+page rendered), sets every Input.ChoiceSet of the clicked button's card that offers --choice (default 25) to it, and
+clicks the button whose text is TEXT (an Adaptive Card Action.Submit posts to /copilot/action). Then it waits, again
+up to --wait seconds, until every --expect-after TEXT (repeatable) is in the page's text.
 """
 import argparse
 import base64
@@ -238,8 +248,41 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+# Runs in the page: picks `choice` in the ChoiceSets of the button's card, then clicks the button whose text is `text`.
+CLICK_SCRIPT = """(function (text, choice) {
+  var buttons = document.querySelectorAll("button");
+  for (var i = 0; i < buttons.length; i++) {
+    var button = buttons[i];
+    if (button.textContent.trim() !== text || button.disabled) continue;
+    var root = button.closest(".ac") || document;
+    var chosen = [];
+    root.querySelectorAll("select[data-ac-input]").forEach(function (select) {
+      for (var j = 0; j < select.options.length; j++) {
+        if (select.options[j].value !== choice) continue;
+        select.value = choice;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+        chosen.push(select.getAttribute("data-ac-input"));
+        break;
+      }
+    });
+    button.click();
+    return { clicked: true, chosen: chosen };
+  }
+  return { clicked: false, chosen: [] };
+})(%s, %s)"""
+
+
+def click(browser, text, choice):
+    """Clicks the button; returns the ids of the inputs set to `choice`, or None when there is no such button (yet)."""
+    outcome = browser.evaluate(CLICK_SCRIPT % (json.dumps(text), json.dumps(choice))) or {}
+    return outcome.get("chosen", []) if outcome.get("clicked") else None
+
+
 def run_cdp(chromium, url, args, dom_path, png_path):
+    """Loads the page, waits for the expectations, clicks (--click), waits for --expect-after; returns (dom, results)
+    where results are the outcomes of the click and of --expect-after (the other checks are made on the dom)."""
     browser = Browser(chromium, args.width, args.height)
+    extra = []
     try:
         browser.open(url)
         deadline = time.monotonic() + args.wait
@@ -249,16 +292,42 @@ def run_cdp(chromium, url, args, dom_path, png_path):
             dom = browser.dom()
             summary = summarize(dom)
             results = check(summary, args)
-            if (results and all(ok for ok, _ in results) and (summary["version"] or 0) >= 1) or time.monotonic() >= deadline:
+            ready = all(ok for ok, _ in results) and (summary["version"] or 0) >= 1 and (results or args.click)
+            if ready or time.monotonic() >= deadline:
                 break
+        if args.click:
+            extra = act(browser, args, ready)
         time.sleep(args.settle)  # let frames load and update animations finish before the picture
         dom = browser.dom()
         with open(dom_path, "w", encoding="utf-8") as handle:
             handle.write(dom)
         browser.screenshot(png_path)
-        return dom
+        return dom, extra
     finally:
         browser.close()
+
+
+def act(browser, args, ready):
+    """--click and --expect-after: [(ok, description)]."""
+    if not ready:
+        return [(False, "click %r (skipped: the expectations before it did not hold)" % args.click)] + \
+            [(False, "text %r on the page after the click" % text) for text in args.expect_after]
+    deadline = time.monotonic() + args.wait
+    chosen = click(browser, args.click, args.choice)
+    while chosen is None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        chosen = click(browser, args.click, args.choice)
+    if chosen is None:
+        return [(False, "a button %r to click" % args.click)] + \
+            [(False, "text %r on the page after the click" % text) for text in args.expect_after]
+    results = [(True, "clicked %r%s" % (args.click, " after choosing %r in %s" % (args.choice, ", ".join(chosen)) if chosen else ""))]
+    text = ""
+    while True:
+        time.sleep(0.25)
+        text = summarize(browser.dom())["text"]
+        if all(wanted in text for wanted in args.expect_after) or time.monotonic() >= deadline:
+            break
+    return results + [(wanted in text, "text %r on the page after the click" % wanted) for wanted in args.expect_after]
 
 
 # ---------------------------------------------------------------- engine: plain command line flags
@@ -274,7 +343,7 @@ def run_cli(chromium, url, args, dom_path, png_path):
         subprocess.run(base + ["--user-data-dir=" + profile, "--screenshot=" + png_path,
                                "--window-size=%d,%d" % (args.width, args.height), url],
                        capture_output=True, timeout=args.wait)
-        return dom
+        return dom, []
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -285,6 +354,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Check Parley's agent workspace page in headless Chromium.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--base", default="http://127.0.0.1:8080", help="server base URL")
+    parser.add_argument("--url", help="open this workspace link as it is (overrides --base, --user, --session, --token)")
     parser.add_argument("--user", help="userId")
     parser.add_argument("--session", help="sessionId")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the voice copilot endpoint's URL token")
@@ -295,6 +365,11 @@ def main(argv=None):
     parser.add_argument("--expect-text", action="append", default=[], metavar="TEXT")
     parser.add_argument("--expect-unknown", action="append", default=[], metavar="ID")
     parser.add_argument("--min-version", type=int, default=None, metavar="N")
+    parser.add_argument("--click", metavar="TEXT", help="then click the button with this text (cdp engine)")
+    parser.add_argument("--choice", default="25", metavar="VALUE",
+                        help="with --click: the value to pick in the card's Input.ChoiceSet first (default 25)")
+    parser.add_argument("--expect-after", action="append", default=[], metavar="TEXT",
+                        help="with --click: text that must appear on the page after the click")
     parser.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the expectations (default 15)")
     parser.add_argument("--settle", type=float, default=1.2, help="seconds to wait before the screenshot")
     parser.add_argument("--engine", choices=["cdp", "cli"], default="cdp")
@@ -327,17 +402,21 @@ def main(argv=None):
             args.expect_text = ["Ada Lovelace", "Retention offer", "cancel my contract", "KB-1042", "Offer accepted"]
             args.expect_unknown = ["wrapup-notes"]
             args.min_version = 3 if args.mock_scenario == "live" else 1
-    if not args.user or not args.session:
-        parser.error("--user and --session are required (or --mock)")
+    if not args.url and (not args.user or not args.session):
+        parser.error("--user and --session are required (or --url, or --mock)")
+    if args.click and args.engine != "cdp":
+        parser.error("--click needs the cdp engine")
+    if args.expect_after and not args.click:
+        parser.error("--expect-after needs --click")
 
     os.makedirs(args.out, exist_ok=True)
     dom_path = os.path.join(args.out, args.name + ".html")
     png_path = os.path.join(args.out, args.name + ".png")
-    url = workspace_url(args.base, args.user, args.session, args.token)
+    url = args.url or workspace_url(args.base, args.user, args.session, args.token)
     print("open", url)
     try:
         run = run_cdp if args.engine == "cdp" else run_cli
-        dom = run(chromium, url, args, dom_path, png_path)
+        dom, acted = run(chromium, url, args, dom_path, png_path)
     except subprocess.TimeoutExpired:
         print("chromium did not finish within %.0f s (cli engine: an open event stream stops virtual time; use --engine cdp)"
               % args.wait, file=sys.stderr)
@@ -357,7 +436,7 @@ def main(argv=None):
         text = tile["text"]
         print("  tile %-14s %-13s%s %s" % (tid, tile["type"], " [not in grid]" if tile["unknown"] else "",
                                             (text[:90] + "…") if len(text) > 90 else text))
-    results = check(summary, args)
+    results = check(summary, args) + acted
     for ok, what in results:
         print("%s %s" % ("ok  " if ok else "FAIL", what))
     failed = [what for ok, what in results if not ok]

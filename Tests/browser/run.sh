@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The browser test of issue 6: headless Chromium opens the agent workspace page while the sample call is played
 # into a real `parley serve`, and checks the rendered tiles through the DOM. Installs Chromium when missing.
+# Then a second scenario: an agent copilot beside a chat (a webhook endpoint with auth: apiKey), opened with the
+# signed link of `parley copilot link`, where the agent approves a refund that reaches the customer's webhook.
 # usage: Tests/browser/run.sh [PARLEY_BINARY]   (default .build/debug/parley)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,7 +12,7 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 work=$(mktemp -d)
-trap 'kill ${server:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill ${server:-} ${chat_server:-} ${receiver:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 token=c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00
 # Only the copilot flow: the others call connections this deployment does not declare.
 mkdir -p "$work/Flows" && cp Flows/call-assist.yaml "$work/Flows/"
@@ -40,4 +42,119 @@ python3 Tests/browser/check_workspace.py --base "$base" --token "$token" --user 
   --expect-text "Ada Lovelace" --min-version 5
 status=$?
 wait $player
-exit $status
+[ "$status" -eq 0 ] || exit $status
+
+# ---- Scenario 2: the workspace of a chat (DESIGN §5.5: "Any endpoint has a workspace", "Actions", "Access") ----
+# Flows/chat-copilot.yaml on a webhook endpoint with auth: apiKey. A tiny receiver (standard library only) plays the
+# customer's channel and records every body it gets. The customer asks for a refund; the agent opens the link that
+# `parley copilot link` prints, picks 25 EUR and clicks "Approve refund"; the customer must get the approval.
+chat="$work/chat"
+mkdir -p "$chat/Flows" && cp Flows/chat-copilot.yaml "$chat/Flows/"
+bin="$(cd "$(dirname "$parley")" && pwd)/$(basename "$parley")"
+chat_token=5eed00005eed00005eed00005eed00005eed00005eed00005eed00005eed0000
+fail() { echo "chat copilot: $*" >&2; exit 1; }
+
+python3 - "$chat/received.jsonl" "$chat/receiver.port" <<'PY' &
+import os, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+log, port_file = sys.argv[1], sys.argv[2]
+lock = threading.Lock()
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with lock, open(log, "ab") as handle:
+            handle.write(body.replace(b"\n", b" ") + b"\n")  # one body per line
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *args):
+        pass
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(port_file + ".tmp", "w") as handle:
+    handle.write(str(server.server_address[1]))
+os.replace(port_file + ".tmp", port_file)
+server.serve_forever()
+PY
+receiver=$!
+for _ in $(seq 100); do [ -s "$chat/receiver.port" ] && break; sleep 0.1; done
+[ -s "$chat/receiver.port" ] || fail "the webhook receiver did not start"
+hook_port=$(cat "$chat/receiver.port")
+
+cat > "$chat/parley.yaml" <<YAML
+server: { host: 127.0.0.1, port: 0 }
+store: "sqlite:parley.sqlite"
+flows: Flows
+endpoints:
+  - name: chat
+    type: webhook
+    urlToken: $chat_token
+    flow: chat-copilot
+    auth: apiKey
+    webhook: { url: "http://127.0.0.1:$hook_port/hook" }
+YAML
+key=$(cd "$chat" && "$bin" keys create --config parley.yaml --endpoint chat --name browser | sed -n 's/^key: //p')
+[ -n "$key" ] || fail "parley keys create printed no 'key: ' line"
+
+(cd "$chat" && exec "$bin" serve --config parley.yaml --log-level error 2> "$chat/serve.log") & chat_server=$!
+chat_port=""
+for _ in $(seq 100); do
+  chat_port=$(grep -o 'on http://127.0.0.1:[0-9]*' "$chat/serve.log" 2>/dev/null | grep -o '[0-9]*$' || true)
+  [ -n "$chat_port" ] && break; sleep 0.1
+done
+[ -n "$chat_port" ] || { cat "$chat/serve.log"; fail "parley serve did not start"; }
+chat_base="http://127.0.0.1:$chat_port"
+chat_user="chat-user-$$"
+chat_session="chat-$$"
+
+# The customer's messages, as a chat front end sends them.
+for text in "Hi there" "I would like a refund for my last order, please"; do
+  code=$(curl -sS -o "$chat/post.json" -w '%{http_code}' -X POST "$chat_base/$chat_token" \
+    -H 'Content-Type: application/json' -H "X-Webhook-Key: $key" \
+    --data "{\"userId\": \"$chat_user\", \"sessionId\": \"$chat_session\", \"text\": \"$text\"}")
+  [ "$code" = 202 ] || fail "POST /$chat_token answered $code: $(cat "$chat/post.json")"
+done
+
+# The agent's link: one line, <baseURL>/copilot/?...&access=...; baseURL has port 0 here, so use the real one.
+raw=$(cd "$chat" && "$bin" copilot link --config parley.yaml --endpoint chat --user "$chat_user" --session "$chat_session")
+[ "$(printf '%s\n' "$raw" | wc -l)" -eq 1 ] || fail "parley copilot link printed more than one line: $raw"
+case "$raw" in http://*/copilot/\?*|https://*/copilot/\?*) ;; *) fail "not a workspace link: $raw" ;; esac
+link="$chat_base/${raw#*://*/}"
+access=$(printf '%s' "$link" | sed -n 's/.*[?&]access=\([^&]*\).*/\1/p')
+[ -n "$access" ] || fail "the link has no access parameter: $raw"
+
+# Without access the workspace is closed; a forged access is refused; the link's access opens it.
+state="$chat_base/copilot/state?userId=$chat_user&sessionId=$chat_session&URLToken=$chat_token"
+code=$(curl -sS -o "$chat/state.json" -w '%{http_code}' "$state")
+[ "$code" = 401 ] || fail "GET /copilot/state without access answered $code, not 401"
+grep -q '"missing_access"' "$chat/state.json" || fail "GET /copilot/state without access: $(cat "$chat/state.json")"
+code=$(curl -sS -o "$chat/state.json" -w '%{http_code}' "$state&access=1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+[ "$code" = 401 ] || fail "GET /copilot/state with a forged access answered $code, not 401"
+grep -q '"invalid_access"' "$chat/state.json" || fail "GET /copilot/state with a forged access: $(cat "$chat/state.json")"
+code=$(curl -sS -o "$chat/state.json" -w '%{http_code}' "$state&access=$access")
+[ "$code" = 200 ] || fail "GET /copilot/state with the link's access answered $code: $(cat "$chat/state.json")"
+
+python3 Tests/browser/check_workspace.py --url "$link" --out "${BROWSER_OUT:-$work/out}" --name chat-workspace --wait 30 \
+  --expect-tile refund=adaptiveCard --expect-tile nextAction=nextAction --expect-text "Approve refund" \
+  --click "Approve refund" --expect-after "✓ Approve refund" --expect-after "Refund of 25 EUR approved"
+
+# The click ran the flow on channel copilot: the customer's webhook gets the answer, and never a tile update.
+check_received() {
+  python3 - "$chat/received.jsonl" <<'PY'
+import json, os, sys
+texts, tiles = [], 0
+for line in open(sys.argv[1], encoding="utf-8") if os.path.exists(sys.argv[1]) else []:
+    output = json.loads(line).get("AIOutput") or {}
+    texts.append(output.get("text"))
+    tiles += isinstance(output.get("data"), dict) and "copilot" in output["data"]
+if tiles:
+    sys.exit("the webhook got %d copilot tile update(s); on a webhook endpoint they stay in the workspace" % tiles)
+if "Your refund of 25 EUR is approved." not in texts:
+    print("received so far: %s" % json.dumps(texts), file=sys.stderr)
+    sys.exit(1)
+print("webhook got: %s" % json.dumps(texts))
+PY
+}
+for _ in $(seq 40); do check_received >/dev/null 2>&1 && break; sleep 0.5; done
+check_received || fail "the customer's webhook did not get \"Your refund of 25 EUR is approved.\""
