@@ -66,7 +66,9 @@ import Testing
         #expect(input.payload.data == ["a": 1])
         #expect(input.payload.channel == "webhook")
         #expect(input.kind == .message)
-        #expect(throws: APIError.missingTextOrData) { try channel.input(try Self.body(#"{"userId":"u","sessionId":"s"}"#), endpoint: Self.endpoint(.webhook)) }
+        #expect(throws: APIError.missingTextOrData) {
+            try channel.input(try Self.body(#"{"userId":"u","sessionId":"s"}"#), endpoint: Self.endpoint(.webhook))
+        }
         #expect(throws: APIError.invalidJSON("the body is not valid JSON")) { try JSONObjectBody(bytes: Array("nope".utf8)) }
     }
 
@@ -94,7 +96,11 @@ import Testing
         #expect(end.kind == .handoverEnd)
         #expect(end.payload.handover == .completed)
         let action = try CopilotActionChannel().input(
-            CopilotActionChannel.withSession(try Self.body(#"{"tile":"offer","data":{"amount":"25","tile":"spoofed"}}"#), userId: "u", sessionId: "s"),
+            CopilotActionChannel.withSession(
+                try Self.body(#"{"tile":"offer","data":{"amount":"25","tile":"spoofed"}}"#),
+                userId: "u",
+                sessionId: "s"
+            ),
             endpoint: endpoint
         )
         #expect(action.kind == .action)
@@ -120,7 +126,11 @@ import Testing
 
     @Test func aRESTTurnDeliversNothingAndAnswersWithTheStack() {
         let router = ChannelRouter(directory: ChannelDirectory(endpoints: []))
-        let outcome = Self.outcome(Self.endpoint(.rest), outputs: [Output(text: "a", data: ["x": 1]), Output(text: "b", data: ["x": 2])], events: [Self.tile])
+        let outcome = Self.outcome(
+            Self.endpoint(.rest),
+            outputs: [Output(text: "a", data: ["x": 1]), Output(text: "b", data: ["x": 2])],
+            events: [Self.tile]
+        )
         #expect(router.deliveries(for: outcome).isEmpty)
         let answer = RESTChannel().answer(to: outcome)
         #expect(answer["text"] == "a b")
@@ -138,7 +148,10 @@ import Testing
         #expect(workspace?.live["transcript"] == [["speaker": "customer", "text": "my card is 4111"]])
         #expect(workspace?.stored == workspace?.live)
         // Under disableSensitiveLogging the stored copy is masked; the live one is not.
-        let quiet = router.workspace(after: Self.outcome(Self.endpoint(.voiceCopilot, sensitive: true), text: "my card is 4111", outputs: []), previous: nil)
+        let quiet = router.workspace(
+            after: Self.outcome(Self.endpoint(.voiceCopilot, sensitive: true), text: "my card is 4111", outputs: []),
+            previous: nil
+        )
         #expect(quiet?.live["transcript"] == [["speaker": "customer", "text": "my card is 4111"]])
         #expect(quiet?.stored["transcript"] == [["speaker": "customer", "text": "***"]])
     }
@@ -153,7 +166,9 @@ import Testing
         // A REST caller sent the message itself: no copy.
         #expect(router.deliveries(for: Self.outcome(Self.endpoint(.rest), action: .forwardToAgent)).isEmpty)
         let request = Event.handover(HandoverRequest(text: "Connecting", data: nil, address: NodeAddress(flow: "f", node: "h")))
-        let handingOver = router.deliveries(for: Self.outcome(Self.endpoint(.webhook, handover: true), outputs: [Output(text: "Connecting")], events: [request]))
+        let handingOver = router.deliveries(
+            for: Self.outcome(Self.endpoint(.webhook, handover: true), outputs: [Output(text: "Connecting")], events: [request])
+        )
         #expect(handingOver.map(\.destination) == [.webhook, .handover])
         let notify = router.deliveries(for: Self.outcome(Self.endpoint(.webhook), action: .deliver(source: "agent"), channel: "agent"))
         #expect(notify.first?.body["AIOutput"]?["source"] == "agent")

@@ -81,10 +81,18 @@ import Testing
     @Test func falsyResultsMissingHooksAndFailures() async throws {
         let storage = Storages().storage
         let verification: JSONValue = ["type": "url_verification", "challenge": "x"]
-        #expect(try await Self.transformer(Self.slack).input(.handleInput, body: verification, headers: [:], query: [:], now: Date(), storage: storage) == .ignored)
-        #expect(try await Self.transformer(Self.slack).input(.handleInject, body: verification, headers: [:], query: [:], now: Date(), storage: storage) == .untransformed)
+        #expect(
+            try await Self.transformer(Self.slack).input(.handleInput, body: verification, headers: [:], query: [:], now: Date(), storage: storage)
+                == .ignored
+        )
+        #expect(
+            try await Self.transformer(Self.slack).input(.handleInject, body: verification, headers: [:], query: [:], now: Date(), storage: storage)
+                == .untransformed
+        )
         let failing = Self.transformer("createWebhookTransformer({ handleInput: async () => { throw new Error('no way'); } });")
-        await #expect(throws: APIError.self) { try await failing.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage) }
+        await #expect(throws: APIError.self) {
+            try await failing.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage)
+        }
         do {
             _ = try await failing.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage)
         } catch let error as APIError {
@@ -93,9 +101,13 @@ import Testing
             #expect(error.message.contains("no way"))
         }
         let endless = Self.transformer("createWebhookTransformer({ handleInput: () => { for (;;) {} } });")
-        await #expect(throws: APIError.self) { try await endless.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage) }
+        await #expect(throws: APIError.self) {
+            try await endless.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage)
+        }
         let pending = Self.transformer("createWebhookTransformer({ handleInput: () => new Promise(() => {}) });")
-        await #expect(throws: APIError.self) { try await pending.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage) }
+        await #expect(throws: APIError.self) {
+            try await pending.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage)
+        }
         let notAnObject = Self.transformer("createWebhookTransformer({ handleInput: () => [1, 2] });")
         do {
             _ = try await notAnObject.input(.handleInput, body: .emptyObject, headers: [:], query: [:], now: Date(), storage: storage)
@@ -110,7 +122,10 @@ import Testing
         let outcome = ChannelMappingTests.outcome(ChannelMappingTests.endpoint(.webhook))
         let body = AIOutputs.message(text: "hello", data: nil, input: outcome.input, endpoint: outcome.endpoint, source: "bot")
         var storage: JSONValue? = ["seen": 1]
-        #expect(transformer.output(body, index: 0, outcome: outcome, storage: &storage) == .body(["channel": "s", "text": "hello", "sent": 1, "trace": "t-1"]))
+        #expect(
+            transformer.output(body, index: 0, outcome: outcome, storage: &storage)
+                == .body(["channel": "s", "text": "hello", "sent": 1, "trace": "t-1"])
+        )
         #expect(storage == ["seen": 1, "sent": 1])
         let dataOnly = AIOutputs.message(text: nil, data: ["x": 1], input: outcome.input, endpoint: outcome.endpoint, source: "bot")
         #expect(transformer.output(dataOnly, index: 1, outcome: outcome, storage: &storage) == .dropped)
