@@ -167,7 +167,7 @@ extension ParleyServer {
     }
 
     private func endpoint(_ context: ParleyRequestContext) throws -> Endpoint {
-        guard let endpoint = configuration.endpoint(named: Self.parameter("name", of: context)) else { throw APIError.unknownEndpointName }
+        guard let endpoint = directory.endpoint(named: Self.parameter("name", of: context)) else { throw APIError.unknownEndpointName }
         return endpoint
     }
 

@@ -130,6 +130,22 @@ struct ChannelEndToEndTests {
             #expect(letters.count == 1)
             #expect(letters.first?["lastError"]?.stringValue?.hasPrefix("transformer_failed: handleOutput") == true)
 
+            // Inject and notify have their own hooks: inject runs the flow, notify only delivers; both map out too.
+            let inject = #"{"who":"u3","thread":"s3","say":"hello"}"#
+            #expect(try await HTTP.post("\(server.base)/inject/\(TestDeployment.transformerToken)", inject).status == 202)
+            #expect(
+                try await HTTP.post("\(server.base)/notify/\(TestDeployment.transformerToken)", #"{"who":"u3","thread":"s3","say":"shipped"}"#).status
+                    == 202
+            )
+            #expect(try await HTTP.post("\(server.base)/notify/\(TestDeployment.transformerToken)", #"{"quiet":true}"#).json?["ignored"] == true)
+            #expect(
+                await receiver.waitUntil {
+                    $0.filter { $0.bodyText.contains("injected hello") || $0.bodyText.contains("notice: shipped") }.count == 2
+                }
+            )
+            let third = await receiver.requests.filter { $0.path == "/mapped" }.compactMap { try? JSONValue.parse($0.bodyText)["say"]?.stringValue }
+            #expect(third.suffix(2) == ["echo: injected hello", "notice: shipped"])
+
             // The storage lives in the store, by session.
             let store = try SQLiteStore(path: folder.appendingPathComponent("parley.sqlite").path)
             defer { try? store.close() }

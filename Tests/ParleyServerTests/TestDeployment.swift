@@ -58,6 +58,8 @@ enum TestFlows {
             storage.inputs = (storage.inputs || 0) + 1;
             return { userId: body.user, sessionId: body.session, text: body.say, data: { header: request.headers["x-test"] || null, key: request.headers["x-webhook-key"] || null } };
           },
+          handleInject: ({ request }) => ({ userId: request.body.who, sessionId: request.body.thread, text: "injected " + request.body.say }),
+          handleNotify: ({ request }) => request.body.quiet ? null : ({ userId: request.body.who, sessionId: request.body.thread, text: "notice: " + request.body.say }),
           handleOutput: async ({ output, processedOutput, userId, sessionId }) => {
             if (String(output.text).includes("boom")) throw new Error("cannot map boom");
             if (String(output.text).includes("drop")) return null;
