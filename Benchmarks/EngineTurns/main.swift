@@ -35,6 +35,35 @@ let code = """
       done: { end: {} }
     """
 
+// `parley-bench loop FLOW_FILE TURNS REPS`: one session answering TURNS lines ("admin", "bob", ...) through a
+// Conversation, exactly as `parley chat` drives the engine, with no I/O: the in-process reference of
+// Benchmarks/cli-turns.
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "loop" {
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    guard arguments.count == 3, let turns = Int(arguments[1]), let reps = Int(arguments[2]),
+        let text = try? String(contentsOfFile: arguments[0], encoding: .utf8)
+    else { fatalError("usage: parley-bench loop FLOW_FILE TURNS REPS") }
+    let result = FlowLoader().load(sources: [(arguments[0], text)])
+    guard let flows = result.flowSet, let flow = flows.flows.keys.sorted().first else { fatalError("invalid flow: \(result.diagnostics)") }
+    var rates: [Double] = []
+    for _ in 0...reps {
+        var conversation = try Conversation(engine: Engine(flows: flows), flow: flow, userId: "cli-user", sessionId: "cli-\(flow)")
+        let start = ContinuousClock.now
+        var outputs = 0
+        for index in 0..<turns {
+            let turn = try conversation.send(text: index % 2 == 0 ? "admin" : "bob", currentTime: "2026-01-01T00:00:00Z")
+            outputs += turn.outputs.count
+        }
+        let elapsed = ContinuousClock.now - start
+        precondition(outputs >= turns, "the loop flow answered \(outputs) times in \(turns) turns")
+        rates.append(Double(turns) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    }
+    rates.removeFirst()  // warm-up
+    let median = rates.sorted()[rates.count / 2]
+    print("mode=loop turns=\(turns) median turns/s=\(Int(median)) us/turn=\(String(format: "%.1f", 1e6 / median))")
+    exit(0)
+}
+
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let conversations = arguments.first ?? 2000
 let reps = arguments.count > 1 ? arguments[1] : 3

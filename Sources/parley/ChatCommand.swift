@@ -71,10 +71,12 @@ struct ChatCommand: AsyncParsableCommand {
         let interactive = isatty(STDIN_FILENO) != 0
         if interactive { emit("Talking to '\(id)'. Type a message; /quit to stop.") }
         var lines = StandardInput().makeAsyncIterator()
+        // One formatter for the whole conversation: making one costs more than a turn without JavaScript.
+        let clock = Self.clockFormatter()
         while true {
             if interactive { FileHandle.standardOutput.write(Data("> ".utf8)) }
             guard let line = await lines.next() else { break }
-            let time = now ?? Self.timestamp()
+            let time = now ?? clock.string(from: Date())
             let input: Input
             switch ChatLine(line) {
             case .quit: return
@@ -93,7 +95,8 @@ struct ChatCommand: AsyncParsableCommand {
             }
             guard case .finished(let turn) = progress else { continue }
             conversation.record(turn)
-            for line in ChatTranscript.lines(for: turn, trace: trace, effects: effects) { emit(line) }
+            // One write per turn: a scripted reader sees each turn whole, without a system call per line.
+            emit(lines: ChatTranscript.lines(for: turn, trace: trace, effects: effects))
         }
     }
 
@@ -137,17 +140,17 @@ struct ChatCommand: AsyncParsableCommand {
             let outcome = try await runtime.acceptAndWait(
                 InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli")
             )
-            for line in ChatTranscript.lines(for: outcome.turn, trace: trace) { emit(line) }
+            emit(lines: ChatTranscript.lines(for: outcome.turn, trace: trace))
         }
         await runtime.stop()
         await loop.value
     }
 
-    /// The current time as ISO 8601 with milliseconds, in UTC.
-    static func timestamp() -> String {
+    /// Formats the current time as ISO 8601 with milliseconds, in UTC.
+    static func clockFormatter() -> ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        return formatter
     }
 }
 

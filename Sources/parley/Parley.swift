@@ -49,6 +49,14 @@ func emit(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
+/// Writes lines to standard output in one system call.
+func emit(lines: [String]) {
+    guard !lines.isEmpty else { return }
+    var text = lines.joined(separator: "\n")
+    text += "\n"
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
 /// Unbuffered writes for messages that must not mix into standard output.
 enum FileHandleOutput {
     static func standardError(_ text: String) {
