@@ -1,11 +1,12 @@
 /// The JavaScript that turns a fresh JavaScriptCore global object into Parley's sandbox.
 ///
-/// It runs once per turn, before any flow script, and evaluates to a function `(seed, currentTime, host,
-/// maxCalls) -> makeApi`. It removes host and timing APIs, makes `Math.random`, `Date` and locale formatting
-/// deterministic, routes `console` to `api.log`, and returns the factory of the per-node `api` object.
+/// It evaluates to a function `(host) -> configure`, run once on each fresh global object, ahead of the turn that
+/// will use it (``ContextPool``): it removes host and timing APIs, makes `Math.random`, `Date` and locale
+/// formatting deterministic and routes `console` to `api.log`. The turn then calls `configure(seed, currentTime,
+/// maxCalls)` once, which fixes the seed and the clock and returns the factory of the per-node `api` object.
 enum ScriptPrelude {
     static let source = #"""
-        (function (seed, currentTime, host, maxCalls) {
+        (function (host) {
           'use strict';
           const g = globalThis;
           // No timers, network, files, processes, shared memory or GC-dependent behaviour.
@@ -17,7 +18,7 @@ enum ScriptPrelude {
           }
 
           // Math.random: mulberry32, seeded by the engine from (sessionId, execution).
-          let state = seed >>> 0;
+          let state = 0;
           Object.defineProperty(Math, 'random', { writable: true, configurable: true, enumerable: false,
             value: function random() {
               state = (state + 0x6D2B79F5) | 0;
@@ -34,8 +35,8 @@ enum ScriptPrelude {
             const s = String(text);
             return RealDate.parse(localDateTime.test(s) ? s + 'Z' : s);
           };
-          const fixedParsed = parse(currentTime);
-          const now = Number.isNaN(fixedParsed) ? 0 : fixedParsed;
+          let now = 0;
+          let maxCalls = 0;
           const ParleyDate = function Date(...args) {
             if (new.target === undefined) { return new RealDate(now).toString(); }
             let value;
@@ -124,7 +125,7 @@ enum ScriptPrelude {
           };
 
           // The api object of one code node; `context` is the object the node's script sees.
-          return function makeApi(context) {
+          const makeApi = function makeApi(context) {
             let calls = 0;
             const count = (method) => {
               calls += 1;
@@ -180,6 +181,15 @@ enum ScriptPrelude {
             Object.freeze(api);
             current = api;
             return api;
+          };
+
+          // Called once by the turn that takes this global object: its seed, its clock, its api limit.
+          return function configure(seed, currentTime, calls) {
+            state = seed >>> 0;
+            const parsed = parse(currentTime);
+            now = Number.isNaN(parsed) ? 0 : parsed;
+            maxCalls = calls;
+            return makeApi;
           };
         })
         """#

@@ -29,7 +29,6 @@ public final class ScriptRuntime {
 
     private var group: JSContextGroupRef?
     private var context: JSGlobalContextRef?
-    private var hostClass: JSClassRef?
     private var makeApi: JSObjectRef?
     private var protected: [JSValueRef] = []
     private var compiled: [String: JSObjectRef] = [:]
@@ -53,7 +52,6 @@ public final class ScriptRuntime {
         guard let context else { return }
         for value in protected { JSValueUnprotect(context, value) }
         JSGlobalContextRelease(context)
-        if let hostClass { JSClassRelease(hostClass) }
         if let group { ContextGroupPool.shared.give(group) }
     }
 
@@ -193,39 +191,35 @@ public final class ScriptRuntime {
         return .success(function)
     }
 
-    /// Creates the global object and runs the prelude, on first use.
+    /// Takes a fresh global object with the prelude already run (``ContextPool``), on first use, and configures it
+    /// for this turn: the time limit, the `api` host, the seed and the clock.
     func prepare() -> JSGlobalContextRef? {
         if let context { return context }
         if setupFailure != nil { return nil }
-        let group = ContextGroupPool.shared.take()
-        self.group = group
+        let prepared: PreparedContext
+        switch ContextPool.shared.take() {
+        case .success(let made): prepared = made
+        case .failure(let failure):
+            setupFailure = failure.message
+            return nil
+        }
+        group = prepared.group
+        context = prepared.context
+        let context = prepared.context
+        // The pool protected these for us; they are released with the context in deinit.
+        protected += [prepared.host, prepared.configure]
         let seconds = Double(limits.timeLimit.components.seconds) + Double(limits.timeLimit.components.attoseconds) / 1e18
-        JSContextGroupSetExecutionTimeLimit(group, max(seconds, 0.001), terminateCallback, Unmanaged.passUnretained(timeout).toOpaque())
-        guard let context = JSGlobalContextCreateInGroup(group, nil) else {
-            setupFailure = "cannot create a JavaScript context"
-            return nil
-        }
-        self.context = context
-
-        var definition = kJSClassDefinitionEmpty
-        definition.className = nil
-        definition.callAsFunction = hostCallback
-        hostClass = JSClassCreate(&definition)
-        let host = JSObjectMake(context, hostClass, Unmanaged.passUnretained(self).toOpaque())
-
-        let script = JavaScriptValues.jsString(ScriptPrelude.source)
-        defer { JSStringRelease(script) }
-        var exception: JSValueRef?
-        guard let factory = JSEvaluateScript(context, script, nil, nil, 1, &exception), let setup = JSValueToObject(context, factory, nil) else {
-            setupFailure = "sandbox setup failed: \(describe(exception, lineOffset: 0))"
-            return nil
-        }
+        JSContextGroupSetExecutionTimeLimit(prepared.group, max(seconds, 0.001), terminateCallback, Unmanaged.passUnretained(timeout).toOpaque())
+        JSObjectSetPrivate(prepared.host, Unmanaged.passUnretained(self).toOpaque())
         let arguments: [JSValueRef?] = [
-            JSValueMakeNumber(context, Double(randomSeed)), JavaScriptValues.makeString(currentTime, in: context), host,
+            JSValueMakeNumber(context, Double(randomSeed)), JavaScriptValues.makeString(currentTime, in: context),
             JSValueMakeNumber(context, Double(limits.maxAPICalls)),
         ]
+        var exception: JSValueRef?
         guard
-            let api = arguments.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, setup, nil, arguments.count, $0.baseAddress, &exception) }),
+            let api = arguments.withUnsafeBufferPointer({
+                JSObjectCallAsFunction(context, prepared.configure, nil, arguments.count, $0.baseAddress, &exception)
+            }),
             exception == nil, let makeApi = JSValueToObject(context, api, nil)
         else {
             setupFailure = "sandbox setup failed: \(describe(exception, lineOffset: 0))"
@@ -353,6 +347,115 @@ private let hostCallback: JSObjectCallAsFunctionCallback = { context, function, 
         if let value = arguments?[index] { values.append(value) }
     }
     return runtime.host(context, arguments: values, exception: exception)
+}
+
+/// The class of the `host` function every sandbox calls its `api` through; its private data is the runtime.
+/// Created once and never changed, so sharing it between threads is safe.
+nonisolated(unsafe) private let hostClass: JSClassRef = {
+    var definition = kJSClassDefinitionEmpty
+    definition.className = nil
+    definition.callAsFunction = hostCallback
+    return JSClassCreate(&definition)
+}()
+
+/// Why a sandbox could not be made.
+struct SandboxSetupError: Error {
+    var message: String
+}
+
+/// A fresh global object with the prelude run: what a turn needs before its first script, minus the turn's own
+/// seed, clock and host. Used by one runtime, once.
+final class PreparedContext: @unchecked Sendable {
+    let group: JSContextGroupRef
+    let context: JSGlobalContextRef
+    /// The `host` function object; its private data is set by the runtime that takes the context.
+    let host: JSObjectRef
+    /// `configure(seed, currentTime, maxCalls) -> makeApi`.
+    let configure: JSObjectRef
+
+    init(group: JSContextGroupRef, context: JSGlobalContextRef, host: JSObjectRef, configure: JSObjectRef) {
+        self.group = group
+        self.context = context
+        self.host = host
+        self.configure = configure
+    }
+
+    /// Creates a global object in a pooled group and runs the prelude on it.
+    static func make() -> Result<PreparedContext, SandboxSetupError> {
+        let group = ContextGroupPool.shared.take()
+        guard let context = JSGlobalContextCreateInGroup(group, nil) else {
+            ContextGroupPool.shared.give(group)
+            return .failure(SandboxSetupError(message: "cannot create a JavaScript context"))
+        }
+        func fail(_ exception: JSValueRef?) -> Result<PreparedContext, SandboxSetupError> {
+            let message = exception.flatMap { JavaScriptValues.string($0, in: context) } ?? "script failed"
+            JSGlobalContextRelease(context)
+            ContextGroupPool.shared.give(group)
+            return .failure(SandboxSetupError(message: "sandbox setup failed: \(message)"))
+        }
+        guard let host = JSObjectMake(context, hostClass, nil) else { return fail(nil) }
+        let script = JavaScriptValues.jsString(ScriptPrelude.source)
+        defer { JSStringRelease(script) }
+        var exception: JSValueRef?
+        guard let value = JSEvaluateScript(context, script, nil, nil, 1, &exception), exception == nil,
+            let factory = JSValueToObject(context, value, nil)
+        else { return fail(exception) }
+        let arguments: [JSValueRef?] = [host]
+        guard
+            let made = arguments.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, factory, nil, 1, $0.baseAddress, &exception) }),
+            exception == nil, let configure = JSValueToObject(context, made, nil)
+        else { return fail(exception) }
+        JSValueProtect(context, host)
+        JSValueProtect(context, configure)
+        return .success(PreparedContext(group: group, context: context, host: host, configure: configure))
+    }
+}
+
+/// Fresh sandboxes made ahead of the turns that use them (issue 14): creating a global object and running the
+/// prelude costs most of a JavaScript turn, so a thread of its own keeps a few ready, and a turn only configures
+/// one. Every turn still gets a global object no script has run in, and gives it up after; nothing is reused,
+/// so isolation is exactly as before. When none is ready (a burst), the turn makes its own.
+final class ContextPool: @unchecked Sendable {
+    static let shared = ContextPool()
+    private let condition = NSCondition()
+    private var ready: [PreparedContext] = []
+    private var started = false
+    /// How many sandboxes wait ready at most.
+    private let capacity = 4
+
+    /// A ready sandbox, or a new one made now.
+    func take() -> Result<PreparedContext, SandboxSetupError> {
+        condition.lock()
+        if !started {
+            started = true
+            let thread = Thread { [self] in refill() }
+            thread.name = "parley.js-pool"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        let made = ready.popLast()
+        condition.signal()
+        condition.unlock()
+        if let made { return .success(made) }
+        return PreparedContext.make()
+    }
+
+    private func refill() {
+        while true {
+            condition.lock()
+            while ready.count >= capacity { condition.wait() }
+            condition.unlock()
+            switch PreparedContext.make() {
+            case .success(let made):
+                condition.lock()
+                ready.append(made)
+                condition.unlock()
+            case .failure:
+                // The turn that needs one reports the failure itself; do not spin.
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
 }
 
 /// Reuses JavaScriptCore virtual machines (context groups) across turns: creating one costs milliseconds,
