@@ -56,7 +56,7 @@ extension SQLiteStore {
     /// secure_delete). Delivering an already delivered message changes nothing.
     public func markDelivered(id: Int64, at: Date) async throws {
         defer { claims.releaseMessage(id) }
-        try await write { db in
+        try await batchedWrite { db in
             try db.execute(
                 sql: """
                     UPDATE outbox SET status = 'delivered', delivered_at = ?, payload = CASE WHEN sensitive THEN '' ELSE payload END
@@ -70,7 +70,7 @@ extension SQLiteStore {
     /// Records a failed attempt of a pending message; a message no longer pending is left alone.
     public func scheduleRetry(id: Int64, attempts: Int, nextAttemptAt: Date, error: String) async throws {
         defer { claims.releaseMessage(id) }
-        try await write { db in
+        try await batchedWrite { db in
             try db.execute(
                 sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
                 arguments: [attempts, nextAttemptAt.storeMilliseconds, error, id]
@@ -81,7 +81,7 @@ extension SQLiteStore {
     /// Makes a pending message a dead letter; a message no longer pending is left alone.
     public func markDead(id: Int64, attempts: Int, error: String, at: Date) async throws {
         defer { claims.releaseMessage(id) }
-        try await write { db in
+        try await batchedWrite { db in
             try db.execute(
                 sql: "UPDATE outbox SET status = 'dead', attempts = ?, last_error = ?, dead_at = ? WHERE id = ? AND status = 'pending'",
                 arguments: [attempts, error, at.storeMilliseconds, id]

@@ -7,7 +7,7 @@ import ParleyStore
 extension SQLiteStore {
     public func accept(_ entry: InboxEntry) async throws -> InboxEntry {
         // The write returns only once SQLite has committed (synchronous = FULL), so the entry is durable.
-        try await write { db in
+        try await batchedWrite { db in
             try db.executeCached(
                 sql: """
                     INSERT INTO inbox (trace_id, endpoint, user_id, session_id, kind, payload, accepted_at)
@@ -139,7 +139,7 @@ extension SQLiteStore {
     public func commit(_ turn: TurnCommit) async throws {
         let claims = self.claims
         // One write block is one transaction: any error thrown inside rolls back everything written before it.
-        try await write { db in
+        try await batchedWrite { db in
             let status = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT status FROM inbox WHERE id = ?"),
                 arguments: [turn.inboxId]

@@ -27,6 +27,8 @@ public final class SQLiteStore: Store {
     private let connection = ConnectionState()
     /// Claims on sessions and messages: in memory, since one process serves a SQLite database.
     let claims = ClaimBook()
+    /// Accepts, turn commits and delivery marks share transactions under load (``WriteBatcher``).
+    private let batcher = WriteBatcher()
 
     /// Opens (creating it and its parent folders when missing) the database at `path` and migrates it to the
     /// current schema.
@@ -99,6 +101,14 @@ public final class SQLiteStore: Store {
     func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
         try connection.checkOpen()
         return try await writer.write(updates)
+    }
+
+    /// Runs `updates` in a savepoint of a transaction it may share with other writes that arrive meanwhile (group
+    /// commit): rolled back alone when it throws, returned only once the transaction committed. For the hot writes
+    /// (accepts, turn commits, delivery marks), where sharing one fsync is what makes concurrency pay.
+    func batchedWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try connection.checkOpen()
+        return try await batcher.write(on: writer, updates)
     }
 
     /// Runs `value` on a reader, concurrently with the writer, on the last committed state.

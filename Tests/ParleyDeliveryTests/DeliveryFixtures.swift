@@ -16,9 +16,24 @@ final class TestClock: @unchecked Sendable {
 
     func advance(_ seconds: TimeInterval) { lock.withLock { current = current.addingTimeInterval(seconds) } }
 
+    private var sleepers: [UUID: Date] = [:]
+
     /// Returns once the clock has been advanced to `date`: the service's timer under this clock.
     func sleep(until date: Date) async throws {
+        let id = UUID()
+        lock.withLock { sleepers[id] = date }
+        defer { lock.withLock { sleepers[id] = nil } }
         while now < date { try await Task.sleep(for: .milliseconds(2)) }
+    }
+
+    /// Waits (up to 10 s of real time) until something sleeps on this clock until `date` or later: the service has
+    /// planned its next wake-up, so moving the clock now cannot fall before the plan.
+    func waitForSleeper(until date: Date) async -> Bool {
+        for _ in 0..<5000 {
+            if lock.withLock({ sleepers.values.contains { $0 >= date } }) { return true }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return false
     }
 }
 

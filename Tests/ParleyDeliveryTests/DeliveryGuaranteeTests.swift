@@ -154,12 +154,16 @@ struct DeliveryGuaranteeTests {
             // service's now plus the delay).
             let attempts = { try await store.messages(status: .pending, limit: 1).first?.attempts }
             #expect(try await eventually { try await attempts() == 1 })
+            #expect(await clock.waitForSleeper(until: clock.now.addingTimeInterval(0.001)))
             // Retry-After 600 s: nothing happens until the clock is moved, however long we wait in real time.
             clock.advance(599)
             try await Task.sleep(for: .milliseconds(100))
             #expect(await receiver.requests.count == 1)
             clock.advance(1)
             #expect(try await eventually { try await attempts() == 2 })
+            // The attempt is recorded before the service has planned its next wake-up (the endpoint's hold runs from
+            // its own now): wait until it sleeps again, or the clock would move between the two.
+            #expect(await clock.waitForSleeper(until: clock.now.addingTimeInterval(0.001)))
             clock.advance(600)
             #expect(await receiver.waitUntil { $0.filter { $0.status == 200 }.count == 2 })
             #expect(await receiver.accepted.map(\.number) == [1, 2])
