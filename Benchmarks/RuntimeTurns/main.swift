@@ -80,7 +80,35 @@ precondition(messages == 3 * sessions, "expected \(3 * sessions) messages, found
 try await store.checkpoint()
 try store.close()
 let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.doubleValue ?? 0
+// Accepts from 64 clients at once, as a loaded webhook endpoint sees them: group commit shares fsyncs here.
+let concurrentStore = try SQLiteStore(path: folder + "/concurrent.sqlite")
+let concurrentRuntime = Runtime(store: concurrentStore, flows: flows, endpoints: [endpoint], router: Webhook())
+let clients = 64
+let concurrentStart = clock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for client in 0..<clients {
+        group.addTask {
+            for index in stride(from: client, to: sessions, by: clients) {
+                _ = try await concurrentRuntime.accept(
+                    InboxRequest(
+                        endpoint: "bench",
+                        userId: "user-\(index)",
+                        sessionId: "session-\(index)",
+                        payload: InboxPayload(text: "hi", channel: "webhook")
+                    )
+                )
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+let concurrentTime = clock.now - concurrentStart
+let concurrentPending = try await concurrentStore.countInputs(status: .pending)
+precondition(concurrentPending == sessions, "concurrent accepts lost inputs: \(concurrentPending) of \(sessions)")
+try concurrentStore.close()
+
 print("sessions=\(sessions) turns=\(turns) outbox=\(messages)")
+print("accepted inputs/s, \(clients) concurrent clients=\(Int(Double(sessions) / seconds(concurrentTime)))")
 print("accepted inputs/s=\(Int(Double(turns) / seconds(acceptTime)))")
 print("committed turns/s=\(Int(Double(turns) / seconds(processTime)))")
 print(String(format: "database MB per 10000 sessions=%.1f", size / 1_048_576 * 10_000 / Double(sessions)))
