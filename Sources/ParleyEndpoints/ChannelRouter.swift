@@ -23,7 +23,8 @@ public struct ChannelRouter: OutputRouter {
         case .forwardToAgent:
             return HandoverChannel.forward(outcome, pushesToUser: channel.pushesToUser)
         case .deliver, .interim, .unknown:
-            return directory.channel(named: outcome.input.channel)?.deliveries(for: outcome) ?? []
+            // An input of a channel this version does not know still delivers what it carries.
+            return directory.channel(named: outcome.input.channel)?.deliveries(for: outcome) ?? AIOutputs.passThrough(outcome)
         }
     }
 

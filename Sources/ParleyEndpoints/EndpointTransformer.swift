@@ -30,10 +30,12 @@ public struct EndpointTransformer: Sendable {
 
     /// What an input hook made of a request.
     public enum Mapped: Sendable, Hashable {
-        /// The body to validate and store, as if the client had sent it.
-        case body(JSONObjectBody)
-        /// The hook returned a falsy value: the request is answered `202` and nothing runs.
-        case ignored
+        /// The body to validate and store, as if the client had sent it, and the session storages the hook changed:
+        /// save them (``save(_:to:)``) only once the input is accepted, so a rejected request changes nothing.
+        case body(JSONObjectBody, changed: [SessionKey: JSONValue])
+        /// The hook returned a falsy value: the request is answered `202` and nothing runs (its storage changes are
+        /// kept: ignoring a request is a valid answer).
+        case ignored(changed: [SessionKey: JSONValue])
         /// The transformer has no such hook: the request is taken as it is.
         case untransformed
     }
@@ -112,16 +114,20 @@ public struct EndpointTransformer: Sendable {
                 given[wanted] = try await storage.load(key(wanted)) ?? .emptyObject
                 continue
             }
-            for (session, value) in call.storages where given[session] != value {
-                try await storage.save(key(session), value)
-            }
-            guard let value = call.value, value.isTruthy else { return .ignored }
+            var changed: [SessionKey: JSONValue] = [:]
+            for (session, value) in call.storages where given[session] != value { changed[key(session)] = value }
+            guard let value = call.value, value.isTruthy else { return .ignored(changed: changed) }
             guard let object = value.objectValue else {
                 throw APIError.invalidTransformerResult("\(hook.rawValue) must return {userId, sessionId, text?, data?} or a falsy value")
             }
-            return .body(JSONObjectBody(object))
+            return .body(JSONObjectBody(object), changed: changed)
         }
         throw APIError.transformerFailed(hook.rawValue, "getSessionStorage was called for more than \(Self.maxStorageLoads) sessions")
+    }
+
+    /// Saves the session storages an input hook changed. Whole objects, last writer wins (docs/transformers.md).
+    public static func save(_ changed: [SessionKey: JSONValue], to storage: Storage) async throws {
+        for (key, value) in changed { try await storage.save(key, value) }
     }
 
     // MARK: Output hooks

@@ -35,6 +35,12 @@ public enum WorkspaceLink {
         return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: message, using: key)
     }
 
+    /// When an `access` value expires (its first part); nil when it does not parse.
+    public static func expiry(of access: String) -> Date? {
+        guard let first = access.split(separator: ".", maxSplits: 1).first, first.count <= 12, let seconds = Int(first) else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
     /// The workspace page's full URL for a session.
     public static func pageURL(baseURL: String, urlToken: String, userId: String, sessionId: String, access: String?) -> String {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ParleyStore
 import Synchronization
 
 /// Group commit (issue 14): writes that arrive while another transaction commits share the next transaction and
@@ -81,7 +82,12 @@ final class WriteBatcher: Sendable {
                 return taken
             }
             guard !batch.isEmpty else { return }
-            await commit(batch, on: writer)
+            if batch.count == 1 {
+                await commit(batch, on: writer)
+            } else {
+                // Shared: committed outside the leader's task, so the leader's cancellation fails none of the others.
+                await Task { await self.commit(batch, on: writer) }.value
+            }
         }
         // Still leading: hand the queue over instead of holding this caller's answer for the others.
         Task { await self.flush(on: writer, rounds: .max) }
@@ -109,7 +115,11 @@ final class WriteBatcher: Sendable {
             // The write's own error, already recorded as its outcome.
             batch[0].finish(nil)
         } catch {
-            for item in batch { item.finish(error) }
+            // The shared transaction failed: nothing of the batch is kept, and for every caller it is the store's
+            // trouble, not its input's (DESIGN §6), so a turn is retried without counting against the input.
+            let failure: any Error =
+                batch.count == 1 ? error : (error as? StoreError) ?? StoreError.unavailable("the store could not commit: \(error)")
+            for item in batch { item.finish(failure) }
         }
     }
 

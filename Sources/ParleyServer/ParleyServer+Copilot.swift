@@ -29,7 +29,7 @@ extension ParleyServer {
             return JSONResponse.make(try await self.workspaceState(key))
         }
         router.get("/copilot/events") { request, _ in
-            let key = try await self.copilotSession(request).key
+            let (key, _, expiry) = try await self.copilotSession(request)
             if self.isShuttingDown { throw APIError.shuttingDown }
             // Subscribe before reading the stored state, so no change can fall between the two.
             let updates = self.workspaces.watch(key)
@@ -48,6 +48,12 @@ extension ParleyServer {
                     let beat = Task {
                         while !Task.isCancelled {
                             try? await Task.sleep(for: .seconds(15))
+                            // A stream opened with a signed link ends when the link expires; the page then needs a
+                            // new link (its reconnect gets 401 invalid_access).
+                            if let expiry, Date() >= expiry {
+                                feed.finish()
+                                return
+                            }
                             feed.yield(": keep-alive\n\n")
                         }
                     }
@@ -70,11 +76,14 @@ extension ParleyServer {
     /// The session of a workspace request: `userId`, `sessionId` and the `URLToken` of any endpoint (every
     /// endpoint keeps a workspace). On endpoints with `auth: apiKey` the request must carry an active
     /// `X-Webhook-Key` or a signed `access` link for this session (``WorkspaceLink``).
-    func copilotSession(_ request: Request) async throws -> (key: SessionKey, endpoint: Endpoint) {
+    ///
+    /// - Returns: the session, its endpoint, and when access came from a signed link, the link's expiry.
+    func copilotSession(_ request: Request) async throws -> (key: SessionKey, endpoint: Endpoint, expiry: Date?) {
         let query = request.uri.queryParameters
         guard let endpoint = query.get("URLToken").flatMap(directory.endpoint(token:)) else { throw APIError.unknownEndpoint }
         guard let userId = query.get("userId"), !userId.isEmpty else { throw APIError.invalidField("userId", "is required") }
         guard let sessionId = query.get("sessionId"), !sessionId.isEmpty else { throw APIError.invalidField("sessionId", "is required") }
+        var expiry: Date?
         if endpoint.auth == .apiKey {
             if let presented = Self.webhookKey(request) {
                 guard try await keyMatches(presented, endpoint: endpoint) else { throw APIError.invalidAccess }
@@ -82,11 +91,12 @@ extension ParleyServer {
                 let secret = try await workspaceLinkSecret()
                 guard WorkspaceLink.accepts(access, secret: secret, endpoint: endpoint.name, userId: userId, sessionId: sessionId, now: Date())
                 else { throw APIError.invalidAccess }
+                expiry = WorkspaceLink.expiry(of: access)
             } else {
                 throw APIError.missingAccess
             }
         }
-        return (SessionKey(endpoint: endpoint.name, userId: userId, sessionId: sessionId), endpoint)
+        return (SessionKey(endpoint: endpoint.name, userId: userId, sessionId: sessionId), endpoint, expiry)
     }
 
     /// `POST /copilot/action?...`: `{tile, data}` from the workspace runs the endpoint's flow (channel `copilot`).
@@ -97,7 +107,7 @@ extension ParleyServer {
         }
         return try await counted(endpoint) {
             try await self.checkOpen(endpoint)
-            let (key, _) = try await self.copilotSession(request)
+            let (key, _, _) = try await self.copilotSession(request)
             let body = CopilotActionChannel.withSession(try await self.jsonBody(request), userId: key.userId, sessionId: key.sessionId)
             let inbox = try self.directory.channel(for: .copilotAction, on: endpoint).input(body, endpoint: endpoint)
             return try await self.accept(inbox, route: .copilotAction, context: context, endpoint: endpoint)

@@ -24,19 +24,26 @@ extension ParleyServer {
             }
             let channel = self.directory.channel(for: route, on: endpoint)
             let inbox: InboxRequest
+            var changed: [SessionKey: JSONValue] = [:]
             switch try await self.transformedBody(request, route: route, endpoint: endpoint) {
-            case nil:
+            case .ignored(let storages):
+                try await EndpointTransformer.save(storages, to: .store(self.store))
                 return JSONResponse.make(["traceId": .null, "ignored": true], status: .accepted)
-            case (let body, false)?:
+            case .untransformed(let body):
                 inbox = try channel.input(body, endpoint: endpoint)
-            case (let body, true)?:
-                // What a transformer returns is checked as the endpoint's own input is, under its own code.
+            case .transformed(let body, let storages):
+                // What a transformer returns is checked as the endpoint's own input is, under its own code; its
+                // storage changes are saved only once the input is stored.
                 do {
                     inbox = try channel.input(body, endpoint: endpoint)
                 } catch let error as APIError {
                     throw APIError.invalidTransformerResult(error.message)
                 }
+                changed = storages
             }
+            // Saved once the result is valid and before the input is stored, so the input's own turn (and its
+            // handleOutput) reads what the hook left.
+            try await EndpointTransformer.save(changed, to: .store(self.store))
             if route == .endpoint, let answering = self.directory.channel(of: endpoint) as? any AnsweringChannel {
                 let outcome: TurnOutcome
                 do {
@@ -52,12 +59,21 @@ extension ParleyServer {
         }
     }
 
-    /// The request's JSON body, passed through the endpoint's transformer hook for the route when there is one:
-    /// nil when the hook ignores the request, else the body and whether a transformer made it.
-    func transformedBody(_ request: Request, route: ChannelRoute, endpoint: Endpoint) async throws -> (JSONObjectBody, Bool)? {
+    /// A request body after the endpoint's transformer hook for the route.
+    enum TransformedBody {
+        /// No hook: the body as sent.
+        case untransformed(JSONObjectBody)
+        /// The hook's result, and the session storages it changed (saved once the input is stored).
+        case transformed(JSONObjectBody, [SessionKey: JSONValue])
+        /// The hook ignored the request.
+        case ignored([SessionKey: JSONValue])
+    }
+
+    /// The request's JSON body, passed through the endpoint's transformer hook for the route when there is one.
+    func transformedBody(_ request: Request, route: ChannelRoute, endpoint: Endpoint) async throws -> TransformedBody {
         let body = try await jsonBody(request)
         guard let hook = EndpointTransformer.InputHook(route: route), let transformer = directory.transformer(of: endpoint) else {
-            return (body, false)
+            return .untransformed(body)
         }
         var headers: [String: String] = [:]
         for field in request.headers where !Self.secretHeaders.contains(field.name.canonicalName) {
@@ -66,9 +82,9 @@ extension ParleyServer {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         switch try await transformer.input(hook, body: .object(body.object), headers: headers, query: query, now: Date(), storage: .store(store)) {
-        case .ignored: return nil
-        case .untransformed: return (body, false)
-        case .body(let mapped): return (mapped, true)
+        case .ignored(let changed): return .ignored(changed)
+        case .untransformed: return .untransformed(body)
+        case .body(let mapped, let changed): return .transformed(mapped, changed)
         }
     }
 

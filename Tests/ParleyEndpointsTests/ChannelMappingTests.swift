@@ -172,6 +172,9 @@ import Testing
         #expect(handingOver.map(\.destination) == [.webhook, .handover])
         let notify = router.deliveries(for: Self.outcome(Self.endpoint(.webhook), action: .deliver(source: "agent"), channel: "agent"))
         #expect(notify.first?.body["AIOutput"]?["source"] == "agent")
+        // An input of a channel this version does not know still delivers what it carries.
+        let stray = router.deliveries(for: Self.outcome(Self.endpoint(.webhook), action: .deliver(source: "bot"), channel: "somethingNew"))
+        #expect(stray.first?.body["AIOutput"]?["text"] == "hello")
     }
 
     @Test func clientAddressesAreMaskedToTheirNetwork() {
@@ -188,6 +191,8 @@ import Testing
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let access = WorkspaceLink.access(secret: "k", endpoint: "e", userId: "u", sessionId: "s", expiry: 1_800_000_060)
         #expect(access.hasPrefix("1800000060."))
+        #expect(WorkspaceLink.expiry(of: access) == Date(timeIntervalSince1970: 1_800_000_060))
+        #expect(WorkspaceLink.expiry(of: "soon.x") == nil)
         #expect(WorkspaceLink.accepts(access, secret: "k", endpoint: "e", userId: "u", sessionId: "s", now: now))
         #expect(!WorkspaceLink.accepts(access, secret: "k", endpoint: "e", userId: "u", sessionId: "other", now: now))
         #expect(!WorkspaceLink.accepts(access, secret: "other", endpoint: "e", userId: "u", sessionId: "s", now: now))

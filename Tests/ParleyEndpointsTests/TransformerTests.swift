@@ -57,10 +57,13 @@ import Testing
         let transformer = Self.transformer(Self.slack)
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let first = try await transformer.input(.handleInput, body: Self.slackEvent, headers: [:], query: [:], now: now, storage: storages.storage)
-        guard case .body(let mapped) = first else {
+        guard case .body(let mapped, let changed) = first else {
             Issue.record("expected a body, got \(first)")
             return
         }
+        // Nothing is saved until the caller has stored the input.
+        #expect(storages.values.withLock { $0.isEmpty })
+        try await EndpointTransformer.save(changed, to: storages.storage)
         #expect(mapped.object["userId"] == "U1")
         #expect(mapped.object["sessionId"] == "C1")
         #expect(mapped.object["text"] == "hi")
@@ -70,11 +73,14 @@ import Testing
         #expect(storages.values.withLock { $0[key] } == ["seen": 1])
         // The same request gives the same seeded randomness.
         let again = try await transformer.input(.handleInput, body: Self.slackEvent, headers: [:], query: [:], now: now, storage: Storages().storage)
-        guard case .body(let repeated) = again else { return }
+        guard case .body(let repeated, _) = again else { return }
         #expect(repeated.object["data"]?["random"] == mapped.object["data"]?["random"])
         // The stored value is read on the next call.
         let second = try await transformer.input(.handleInput, body: Self.slackEvent, headers: [:], query: [:], now: now, storage: storages.storage)
-        if case .body(let body) = second { #expect(body.object["data"]?["seen"] == 2) }
+        if case .body(let body, let changed) = second {
+            #expect(body.object["data"]?["seen"] == 2)
+            try await EndpointTransformer.save(changed, to: storages.storage)
+        }
         #expect(storages.values.withLock { $0[key] } == ["seen": 2])
     }
 
@@ -83,7 +89,7 @@ import Testing
         let verification: JSONValue = ["type": "url_verification", "challenge": "x"]
         #expect(
             try await Self.transformer(Self.slack).input(.handleInput, body: verification, headers: [:], query: [:], now: Date(), storage: storage)
-                == .ignored
+                == .ignored(changed: [:])
         )
         #expect(
             try await Self.transformer(Self.slack).input(.handleInject, body: verification, headers: [:], query: [:], now: Date(), storage: storage)

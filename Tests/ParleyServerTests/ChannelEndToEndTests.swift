@@ -146,9 +146,13 @@ struct ChannelEndToEndTests {
             let third = await receiver.requests.filter { $0.path == "/mapped" }.compactMap { try? JSONValue.parse($0.bodyText)["say"]?.stringValue }
             #expect(third.suffix(2) == ["echo: injected hello", "notice: shipped"])
 
+            // A rejected result keeps none of the hook's storage changes.
+            #expect(try await HTTP.post(url, #"{"touchThenFail":true}"#).errorCode == "invalid_transformer_result")
+
             // The storage lives in the store, by session.
             let store = try SQLiteStore(path: folder.appendingPathComponent("parley.sqlite").path)
             defer { try? store.close() }
+            #expect(try await store.sessionStorage(SessionKey(endpoint: "mapped", userId: "u9", sessionId: "s9")) == nil)
             let stored = try #require(try await store.sessionStorage(SessionKey(endpoint: "mapped", userId: "u1", sessionId: "s1")))
             #expect(try JSONValue.parse(stored) == ["inputs": 2, "outputs": 2])
         }

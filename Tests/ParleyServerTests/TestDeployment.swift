@@ -54,6 +54,11 @@ enum TestFlows {
             if (body.throw) throw new Error("refused by the transformer");
             if (body.loop) { for (;;) {} }
             if ("result" in body) return body.result;
+            if (body.touchThenFail) {
+              const touched = await getSessionStorage("u9", "s9");
+              touched.touched = true;
+              return { userId: "u9", sessionId: 7 };
+            }
             const storage = await getSessionStorage(body.user, body.session);
             storage.inputs = (storage.inputs || 0) + 1;
             return { userId: body.user, sessionId: body.session, text: body.say, data: { header: request.headers["x-test"] || null, key: request.headers["x-webhook-key"] || null } };
