@@ -36,13 +36,21 @@ public protocol EndpointChannel: Channel {
     /// The deliveries of a turn that ran the flow, in order (handover requests are added by the router).
     func replies(to outcome: TurnOutcome) -> [Delivery]
 
-    /// What the turn adds to the session's workspace besides its tile updates (the voice channel: what was
-    /// heard); true when it changed something.
-    func hear(_ outcome: TurnOutcome, in workspace: inout Workspace) -> Bool
+    /// What the turn adds to the workspace's transcript besides its tile updates (the voice channel: the
+    /// utterance heard); nil when nothing.
+    func heard(_ outcome: TurnOutcome) -> Utterance?
+}
+
+/// A line for the workspace's transcript.
+public struct Utterance: Sendable, Hashable {
+    public var text: String
+    public var speaker: String
+    /// Interim lines replace their speaker's interim line; final ones join the transcript.
+    public var final: Bool
 }
 
 extension EndpointChannel {
-    public func hear(_ outcome: TurnOutcome, in workspace: inout Workspace) -> Bool { false }
+    public func heard(_ outcome: TurnOutcome) -> Utterance? { nil }
 }
 
 /// An endpoint channel that answers in the HTTP response, after the turn (REST): the server waits for the turn.

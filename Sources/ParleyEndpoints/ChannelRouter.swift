@@ -59,16 +59,16 @@ public struct ChannelRouter: OutputRouter {
     public func needsSessionStorage(_ endpoint: Endpoint) -> Bool { directory.transformer(of: endpoint) != nil }
 
     public func changesWorkspace(_ outcome: TurnOutcome) -> Bool {
-        if !outcome.tileUpdates.isEmpty { return true }
-        var probe = Workspace()
-        return directory.channel(of: outcome.endpoint).hear(outcome, in: &probe)
+        !outcome.tileUpdates.isEmpty || directory.channel(of: outcome.endpoint).heard(outcome) != nil
     }
 
     /// The channel's part (what was heard), then the tile updates in order. Under `disableSensitiveLogging` the
     /// stored copy has the transcript masked, as transcripts are; watchers see the turn as it happened.
     public func workspace(after outcome: TurnOutcome, previous: JSONValue?) -> (live: JSONValue, stored: JSONValue)? {
         var workspace = Workspace(json: previous)
-        _ = directory.channel(of: outcome.endpoint).hear(outcome, in: &workspace)
+        if let line = directory.channel(of: outcome.endpoint).heard(outcome) {
+            workspace.hear(line.text, speaker: line.speaker, final: line.final)
+        }
         for update in outcome.tileUpdates { workspace.apply(update, at: outcome.input.currentTime) }
         let stored = outcome.endpoint.dataProtection.disableSensitiveLogging ? workspace.maskingTranscript() : workspace
         return (workspace.json, stored.json)

@@ -23,15 +23,8 @@ public struct UserMessage: Sendable, Hashable {
         self.data = data
     }
 
-    /// Parses and checks a JSON body.
-    public init(body: [UInt8]) throws(APIError) {
-        let object = try Self.object(body)
-        try self.init(object: object)
-    }
-
     init(object: [String: JSONValue]) throws(APIError) {
-        userId = try Self.identifier(object, "userId")
-        sessionId = try Self.identifier(object, "sessionId")
+        (userId, sessionId) = try Self.session(object)
         switch object["text"] {
         case nil, .null?: text = nil
         case .string(let value)?:
@@ -71,6 +64,11 @@ public struct UserMessage: Sendable, Hashable {
         }
         guard let object = value.objectValue else { throw .invalidJSON() }
         return object
+    }
+
+    /// The body's `userId` and `sessionId`, checked: what every route of a session starts with.
+    static func session(_ object: [String: JSONValue]) throws(APIError) -> (userId: String, sessionId: String) {
+        (try identifier(object, "userId"), try identifier(object, "sessionId"))
     }
 
     static func identifier(_ object: [String: JSONValue], _ field: String) throws(APIError) -> String {

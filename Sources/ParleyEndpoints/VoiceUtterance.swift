@@ -28,11 +28,12 @@ public struct VoiceUtterance: Sendable, Hashable {
         self.data = data
     }
 
-    /// Parses and checks either form.
+    /// Parses and checks either form from raw bytes.
     public init(body: [UInt8]) throws(APIError) {
         try self.init(object: try UserMessage.object(body))
     }
 
+    /// Parses and checks either form.
     init(object: [String: JSONValue]) throws(APIError) {
         if object["call_sid"] != nil || object["speech"] != nil {
             try self.init(jambonz: object)
@@ -42,8 +43,7 @@ public struct VoiceUtterance: Sendable, Hashable {
     }
 
     private init(normalized object: [String: JSONValue]) throws(APIError) {
-        let userId = try UserMessage.identifier(object, "userId")
-        let sessionId = try UserMessage.identifier(object, "sessionId")
+        let (userId, sessionId) = try UserMessage.session(object)
         guard let text = object["text"]?.stringValue else { throw .invalidField("text", "must be a string") }
         guard text.count <= UserMessage.maxTextLength else { throw .invalidField("text", "must be at most \(UserMessage.maxTextLength) characters") }
         guard let speaker = object["speaker"]?.stringValue, speaker == "customer" || speaker == "agent" else {

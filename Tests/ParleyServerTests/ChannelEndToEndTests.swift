@@ -249,10 +249,10 @@ struct ChannelEndToEndTests {
 
     @Test func dataProtectionHoldsAtRestAndInTheLog() async throws {
         try await withServer(logLevel: "info") { server, receiver, folder in
-            // Each endpoint's full URL is printed at start.
-            let log = server.errors.text.withLock { $0 }
-            #expect(log.contains("parley: endpoint web (webhook): http://127.0.0.1:\(server.port)/\(TestDeployment.webhookToken)"))
-            #expect(log.contains("parley: endpoint helpdesk (webhook): http://127.0.0.1:\(server.port)/\(TestDeployment.helpdeskToken)"))
+            // Each endpoint's full URL is printed at start (right after the line the test waited for: poll for it).
+            let web = "parley: endpoint web (webhook): http://127.0.0.1:\(server.port)/\(TestDeployment.webhookToken)"
+            let helpdesk = "parley: endpoint helpdesk (webhook): http://127.0.0.1:\(server.port)/\(TestDeployment.helpdeskToken)"
+            #expect(await HTTP.eventually { server.errors.text.withLock { $0.contains(web) && $0.contains(helpdesk) } })
 
             // collectConversations: false keeps no transcript; maskIPAddress: false logs the address as it is.
             #expect(

@@ -11,6 +11,15 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
+# The port a `parley serve` reports in LOG once it listens (empty after 10 s).
+served_port() {
+  local found=""
+  for _ in $(seq 100); do
+    found=$(grep -o 'on http://127.0.0.1:[0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$' || true)
+    [ -n "$found" ] && break; sleep 0.1
+  done
+  echo "$found"
+}
 work=$(mktemp -d)
 trap 'kill ${server:-} ${chat_server:-} ${receiver:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 token=c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00
@@ -24,11 +33,7 @@ endpoints:
   - { name: call-assist, type: voiceCopilot, urlToken: $token, flow: call-assist }
 YAML
 (cd "$work" && exec "$OLDPWD/$parley" serve --config parley.yaml --log-level error 2> "$work/serve.log") & server=$!
-port=""
-for _ in $(seq 100); do
-  port=$(grep -o 'on http://127.0.0.1:[0-9]*' "$work/serve.log" 2>/dev/null | grep -o '[0-9]*$' || true)
-  [ -n "$port" ] && break; sleep 0.1
-done
+port=$(served_port "$work/serve.log")
 [ -n "$port" ] || { cat "$work/serve.log"; echo "parley serve did not start" >&2; exit 1; }
 base="http://127.0.0.1:$port"
 session="browser-$$"
@@ -98,11 +103,7 @@ key=$(cd "$chat" && "$bin" keys create --config parley.yaml --endpoint chat --na
 [ -n "$key" ] || fail "parley keys create printed no 'key: ' line"
 
 (cd "$chat" && exec "$bin" serve --config parley.yaml --log-level error 2> "$chat/serve.log") & chat_server=$!
-chat_port=""
-for _ in $(seq 100); do
-  chat_port=$(grep -o 'on http://127.0.0.1:[0-9]*' "$chat/serve.log" 2>/dev/null | grep -o '[0-9]*$' || true)
-  [ -n "$chat_port" ] && break; sleep 0.1
-done
+chat_port=$(served_port "$chat/serve.log")
 [ -n "$chat_port" ] || { cat "$chat/serve.log"; fail "parley serve did not start"; }
 chat_base="http://127.0.0.1:$chat_port"
 chat_user="chat-user-$$"

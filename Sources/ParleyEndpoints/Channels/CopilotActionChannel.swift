@@ -14,8 +14,7 @@ public struct CopilotActionChannel: Channel {
     /// The body's `tile` and `data`; the session comes from the query (``withSession(_:userId:sessionId:)``).
     public func input(_ body: JSONObjectBody, endpoint: Endpoint) throws(APIError) -> InboxRequest {
         let object = body.object
-        let userId = try UserMessage.identifier(object, "userId")
-        let sessionId = try UserMessage.identifier(object, "sessionId")
+        let (userId, sessionId) = try UserMessage.session(object)
         guard case .string(let tile)? = object["tile"], !tile.isEmpty, tile.count <= UserMessage.maxIdLength,
             !UserMessage.hasControlCharacters(tile)
         else { throw .invalidField("tile", "must be a non-empty string of at most \(UserMessage.maxIdLength) characters") }

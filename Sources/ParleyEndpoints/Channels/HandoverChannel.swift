@@ -81,8 +81,7 @@ public struct HandoverEndChannel: Channel {
 
     public func input(_ body: JSONObjectBody, endpoint: Endpoint) throws(APIError) -> InboxRequest {
         let object = body.object
-        let userId = try UserMessage.identifier(object, "userId")
-        let sessionId = try UserMessage.identifier(object, "sessionId")
+        let (userId, sessionId) = try UserMessage.session(object)
         guard let text = object["status"]?.stringValue, let status = HandoverEnd.Status(rawValue: text) else {
             throw .invalidField("status", "must be completed, cancelled or error")
         }

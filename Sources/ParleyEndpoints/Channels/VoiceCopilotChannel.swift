@@ -29,8 +29,8 @@ public struct VoiceCopilotChannel: EndpointChannel {
         return AIOutputs.webhook(AIOutputs.outputs(of: outcome) + tiles, outcome: outcome, source: "bot")
     }
 
-    /// The utterance joins the transcript (an interim one replaces its speaker's interim line).
-    public func hear(_ outcome: TurnOutcome, in workspace: inout Workspace) -> Bool {
+    /// The utterance, for the transcript (an interim one replaces its speaker's interim line).
+    public func heard(_ outcome: TurnOutcome) -> Utterance? {
         let input = outcome.input
         let heard: Bool
         switch outcome.action {
@@ -38,8 +38,7 @@ public struct VoiceCopilotChannel: EndpointChannel {
         case .runFlow, .forwardToAgent: heard = input.handover == nil && input.channel == name
         case .deliver, .unknown: heard = false
         }
-        guard heard, !input.text.isEmpty else { return false }
-        workspace.hear(input.text, speaker: input.speaker ?? "customer", final: outcome.action != .interim)
-        return true
+        guard heard, !input.text.isEmpty else { return nil }
+        return Utterance(text: input.text, speaker: input.speaker ?? "customer", final: outcome.action != .interim)
     }
 }
