@@ -33,6 +33,13 @@ struct ChannelEndToEndTests {
         await receiver.stop()
     }
 
+    /// The distinct messages a path received, in order: delivery is at least once, so a loaded machine may see a
+    /// retry of a message whose first attempt timed out; the message is the same (its Idempotency-Key).
+    static func messages(_ requests: [WebhookReceiver.Received], to path: String) -> [WebhookReceiver.Received] {
+        var seen: Set<String> = []
+        return requests.filter { $0.path == path && seen.insert($0.headers["idempotency-key"] ?? UUID().uuidString).inserted }
+    }
+
     static func whatsapp(from: String, text: String?, id: String = "wamid.1") -> String {
         var value: [String: JSONValue] = [
             "messaging_product": "whatsapp", "metadata": ["phone_number_id": "PNID-1", "display_phone_number": "15550001111"],
@@ -72,7 +79,7 @@ struct ChannelEndToEndTests {
             #expect(receipt.status == 202)
             #expect(receipt.json?["ignored"] == true)
             try await Task.sleep(for: .milliseconds(500))
-            #expect(await receiver.requests.filter { $0.path == "/whatsapp" }.count == 1)
+            #expect(Self.messages(await receiver.requests, to: "/whatsapp").count == 1)
         }
     }
 
@@ -85,10 +92,10 @@ struct ChannelEndToEndTests {
             // (One after the other: a hook saves the whole storage object, so overlapping requests of one session
             // would each write what they saw, as docs/transformers.md says.)
             #expect(try await HTTP.post(url, #"{"user":"u1","session":"s1","say":"one"}"#, headers: headers).status == 202)
-            #expect(await receiver.waitUntil { $0.filter { $0.path == "/mapped" }.count == 1 })
+            #expect(await receiver.waitUntil { Self.messages($0, to: "/mapped").count == 1 })
             #expect(try await HTTP.post(url, #"{"user":"u1","session":"s1","say":"two"}"#, headers: headers).status == 202)
-            #expect(await receiver.waitUntil { $0.filter { $0.path == "/mapped" }.count == 2 })
-            let bodies = await receiver.requests.filter { $0.path == "/mapped" }.map { try? JSONValue.parse($0.bodyText) }
+            #expect(await receiver.waitUntil { Self.messages($0, to: "/mapped").count == 2 })
+            let bodies = Self.messages(await receiver.requests, to: "/mapped").map { try? JSONValue.parse($0.bodyText) }
             #expect(bodies[0]?["say"] == "echo: one")
             #expect(bodies[0]?["inputs"] == 1)
             #expect(bodies[1]?["say"] == "echo: two")
@@ -124,7 +131,7 @@ struct ChannelEndToEndTests {
             #expect(try await HTTP.post(url, #"{"user":"u2","session":"s2","say":"boom"}"#).status == 202)
             #expect(try await HTTP.post(url, #"{"user":"u2","session":"s2","say":"after"}"#).status == 202)
             #expect(await receiver.waitUntil { $0.contains { $0.path == "/mapped" && $0.bodyText.contains("echo: after") } })
-            #expect(await receiver.requests.filter { $0.path == "/mapped" }.count == 3)
+            #expect(Self.messages(await receiver.requests, to: "/mapped").count == 3)
             let dead = try await HTTP.send(.get, "\(server.base)/api/v1/outbox?status=dead", headers: admin)
             let letters = dead.json?["messages"]?.arrayValue ?? []
             #expect(letters.count == 1)
@@ -143,7 +150,7 @@ struct ChannelEndToEndTests {
                     $0.filter { $0.bodyText.contains("injected hello") || $0.bodyText.contains("notice: shipped") }.count == 2
                 }
             )
-            let third = await receiver.requests.filter { $0.path == "/mapped" }.compactMap { try? JSONValue.parse($0.bodyText)["say"]?.stringValue }
+            let third = Self.messages(await receiver.requests, to: "/mapped").compactMap { try? JSONValue.parse($0.bodyText)["say"]?.stringValue }
             #expect(third.suffix(2) == ["echo: injected hello", "notice: shipped"])
 
             // A rejected result keeps none of the hook's storage changes.
@@ -241,7 +248,7 @@ struct ChannelEndToEndTests {
                 }
             )
             // Tile updates never reach the customer's webhook on a chat endpoint.
-            let delivered = await receiver.requests.filter { $0.path == "/helpdesk" }
+            let delivered = Self.messages(await receiver.requests, to: "/helpdesk")
             #expect(delivered.map(\.text) == ["Hi my parcel", "Approved 25"])
             #expect(!delivered.contains { $0.bodyText.contains(#""copilot":"#) })
         }
