@@ -177,13 +177,15 @@ let package = Package(
         .executableTarget(
             name: "parley-bench",
             dependencies: ["ParleyEngine", "ParleyFlows"],
-            path: "Benchmarks/EngineTurns",
+            path: "Benchmarks/engine-turns",
+            exclude: ["run.sh"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "parley-runtime-bench",
             dependencies: ["ParleyRuntime", "ParleyStore", "ParleySQLite", "ParleyEngine", "ParleyFlows"],
-            path: "Benchmarks/RuntimeTurns",
+            path: "Benchmarks/runtime-turns",
+            exclude: ["run.sh", "bare_sqlite.py"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

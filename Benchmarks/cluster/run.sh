@@ -10,9 +10,10 @@
 # against its own instance, as a round-robin load balancer would spread them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Benchmarks/common.sh
 duration=${1:-10s}
 steady=${2:-120}
-command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || sudo apt-get install -y -qq wrk; }
+need_wrk
 work=$(mktemp -d)
 pids=""
 receiver_pid=""
@@ -25,8 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-swift build -c release --product parley >/dev/null
-parley="$PWD/.build/release/parley"
+bench_build parley
+parley="$PWD/$bin/parley"
 PARLEY_POSTGRES_DURABLE=1 scripts/postgres start > "$work/pg.env"
 # shellcheck disable=SC1091
 source "$work/pg.env"
@@ -51,7 +52,6 @@ class R(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", '"$receiver_port"'), R).serve_forever()' & receiver_pid=$!
 
-wait_port() { for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 wait_port $receiver_port
 delivered() { curl -s "http://127.0.0.1:$receiver_port/"; }
 

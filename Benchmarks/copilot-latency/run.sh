@@ -3,10 +3,12 @@
 # call-assist flow (JavaScript code nodes on every customer utterance). usage: Benchmarks/copilot-latency/run.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Benchmarks/common.sh
 count=${1:-200}
 work=$(mktemp -d)
 trap 'kill ${server:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-swift build -c release --product parley >/dev/null
+bench_build parley
+parley=$PWD/$bin/parley
 token=c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00
 cp -R Flows "$work/"
 cat > "$work/parley.yaml" <<YAML
@@ -19,6 +21,6 @@ connections:   # the sample flows name them; nothing in this run calls them
   orders: { type: http, url: "http://127.0.0.1:9/api" }
   assistant: { type: openai, url: "http://127.0.0.1:9/v1" }
 YAML
-(cd "$work" && exec "$OLDPWD/.build/release/parley" serve --config parley.yaml --log-level error) & server=$!
-for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/18084) 2>/dev/null && break; sleep 0.1; done
+(cd "$work" && exec "$parley" serve --config parley.yaml --log-level error) & server=$!
+wait_port 18084
 python3 Benchmarks/copilot-latency/latency.py http://127.0.0.1:18084 "$token" "$count" 0.02

@@ -4,17 +4,19 @@
 # usage: Benchmarks/engine-turns/run.sh [CONVERSATIONS=2000] [REPS=3]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Benchmarks/common.sh
 conversations=${1:-2000}
 reps=${2:-3}
+bench_build parley-bench
+parley=$("$bin/parley-bench" "$conversations" "$reps")
+echo "$parley"
+skip_baseline "Bot Framework (bench_bot.py)" && exit 0
 baseline=../shared/bench/bench_bot.py
 venv=${PARLEY_BENCH_VENV:-.build-bench-venv}
-if [ ! -x "$venv/bin/python" ]; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import botbuilder.dialogs' 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q botbuilder-core botbuilder-dialogs aiohttp
+  "$venv/bin/pip" install -q --disable-pip-version-check botbuilder-core botbuilder-dialogs aiohttp
 fi
-swift build -c release --product parley-bench >/dev/null
-parley=$(.build/release/parley-bench "$conversations" "$reps")
-echo "$parley"
 botframework=$("$venv/bin/python" "$baseline" raw "$conversations" "$reps")
 echo "$botframework"
 median() { grep "$1" | grep -o 'median turns/s=[0-9]*' | cut -d= -f2; }

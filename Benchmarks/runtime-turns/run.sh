@@ -4,12 +4,13 @@
 # 10,000 sessions. usage: Benchmarks/runtime-turns/run.sh [SESSIONS=10000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Benchmarks/common.sh
 sessions=${1:-10000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-swift build -c release --product parley-runtime-bench >/dev/null
+bench_build parley-runtime-bench
 bare=$(python3 Benchmarks/runtime-turns/bare_sqlite.py "$work/bare" 20000)
-parley=$(.build/release/parley-runtime-bench "$work/parley" "$sessions")
+parley=$("$bin/parley-runtime-bench" "$work/parley" "$sessions")
 echo "$bare"
 echo "$parley"
 b=$(echo "$bare" | grep -o 'commits/s=[0-9]*' | cut -d= -f2)
