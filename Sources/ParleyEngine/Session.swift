@@ -85,7 +85,7 @@ public struct Session: Sendable, Hashable {
     /// `sha256:` and the hex SHA-256 of ``json``'s canonical text.
     public var digest: String {
         let digest = SHA256.hash(data: Data(json.canonicalJSON.utf8))
-        return "sha256:" + digest.map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + lowercaseHex(digest)
     }
 }
 

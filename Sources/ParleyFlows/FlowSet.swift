@@ -15,7 +15,7 @@ public struct FlowSet: Sendable {
         for flow in flows where byId[flow.id] == nil { byId[flow.id] = flow }
         self.flows = byId
         let text = JSONValue.array(byId.keys.sorted().map { byId[$0]!.canonical }).canonicalJSON
-        self.contentHash = "sha256:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        self.contentHash = "sha256:" + lowercaseHex(SHA256.hash(data: Data(text.utf8)))
         self.usesModels = byId.values.contains { flow in flow.nodes.contains { if case .llm = $0.kind { true } else { false } } }
     }
 

@@ -358,8 +358,7 @@ public actor Runtime {
         } catch {
             throw PoisonInput("the input's payload does not parse: \(error)")
         }
-        let stored = try await store.session(entry.key)
-        let profileText = try await store.profile(userId: entry.key.userId)
+        let (stored, profileText) = try await store.turnState(entry.key)
         let profile = profileText.flatMap { try? JSONValue.parse($0) }?.objectValue ?? [:]
         settings.failpoint("turn")
 

@@ -7,13 +7,15 @@ import ParleyStore
 
 extension SQLiteStore {
     public func session(_ key: SessionKey) async throws -> StoredSession? {
-        try await read { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?"),
-                arguments: key.arguments
-            )
-            .map(StoredSession.init(row:))
-        }
+        try await read { db in try Self.session(key, in: db) }
+    }
+
+    private static func session(_ key: SessionKey, in db: Database) throws -> StoredSession? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM sessions WHERE endpoint = ? AND user_id = ? AND session_id = ?"),
+            arguments: key.arguments
+        )
+        .map(StoredSession.init(row:))
     }
 
     /// Sessions, most recently updated first; sessions updated in the same millisecond come in key order.
@@ -31,9 +33,16 @@ extension SQLiteStore {
     }
 
     public func profile(userId: String) async throws -> String? {
-        try await read { db in
-            try String.fetchOne(db.cachedStatement(sql: "SELECT profile FROM profiles WHERE user_id = ?"), arguments: [userId])
-        }
+        try await read { db in try Self.profile(userId: userId, in: db) }
+    }
+
+    /// The session and the profile in one read: one hop to a reader and one snapshot, where two calls take two.
+    public func turnState(_ key: SessionKey) async throws -> (session: StoredSession?, profile: String?) {
+        try await read { db in (try Self.session(key, in: db), try Self.profile(userId: key.userId, in: db)) }
+    }
+
+    private static func profile(userId: String, in db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT profile FROM profiles WHERE user_id = ?"), arguments: [userId])
     }
 
     public func transcript(_ key: SessionKey) async throws -> [TranscriptRecord] {

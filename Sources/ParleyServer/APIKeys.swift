@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ParleyEndpoints
+import ParleyFlows
 import ParleyStore
 
 /// Endpoint API keys: created here, stored only as SHA-256 hashes, checked in constant time (DESIGN §5.6).
@@ -54,6 +55,6 @@ public enum APIKeys {
     }
 
     private static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        lowercaseHex(bytes)
     }
 }

@@ -68,6 +68,9 @@ public protocol Store: Sendable {
     func sessions(endpoint: String?, limit: Int) async throws -> [StoredSession]
     /// The profile JSON of a user, if any turn stored one.
     func profile(userId: String) async throws -> String?
+    /// What a turn starts from: the session and its user's profile JSON, read together (one read transaction where
+    /// the store can; the default reads them one after the other).
+    func turnState(_ key: SessionKey) async throws -> (session: StoredSession?, profile: String?)
     /// A voice copilot session's workspace (JSON text), as the last commit left it.
     func workspace(_ key: SessionKey) async throws -> String?
     /// A session's transformer storage (a JSON object as canonical JSON text), as the last commit or
@@ -169,6 +172,10 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    public func turnState(_ key: SessionKey) async throws -> (session: StoredSession?, profile: String?) {
+        (try await session(key), try await profile(userId: key.userId))
+    }
+
     /// Claims due messages of every endpoint that is not paused.
     public func claimMessages(owner: String, now: Date, until: Date, limit: Int) async throws -> [OutgoingMessage] {
         try await claimMessages(owner: owner, now: now, until: until, limit: limit, excluding: [])

@@ -69,6 +69,26 @@ struct SessionConformanceTests {
     }
 
     @Test(arguments: StoreBackends.all)
+    func aTurnsStateIsTheSessionAndItsUsersProfile(_ backend: StoreFactory) async throws {
+        try await backend.withStore { (store: any Store) in
+            let key = Fixture.key("s1", user: "ada")
+            let empty = try await store.turnState(key)
+            #expect(empty.session == nil && empty.profile == nil)
+
+            try await store.runTurn(key, state: #"{"step":1}"#, at: Fixture.time(1), profile: #"{"name":"Ada"}"#)
+            // The profile is the user's, whichever session asks; the session is the key's only.
+            try await store.runTurn(Fixture.key("s2", user: "ada"), state: #"{"step":9}"#, at: Fixture.time(2), profile: nil)
+            let state = try await store.turnState(key)
+            #expect(state.session?.normalized == Fixture.session(key, state: #"{"step":1}"#, at: Fixture.time(1)))
+            #expect(state.profile == #"{"name":"Ada"}"#)
+            let other = try await store.turnState(Fixture.key("s3", user: "ada"))
+            #expect(other.session == nil && other.profile == #"{"name":"Ada"}"#)
+            let stranger = try await store.turnState(Fixture.key("s1", user: "bob"))
+            #expect(stranger.session == nil && stranger.profile == nil)
+        }
+    }
+
+    @Test(arguments: StoreBackends.all)
     func transcriptsComeInCommitOrderAndKeepTheRedactedMark(_ backend: StoreFactory) async throws {
         try await backend.withStore { (store: any Store) in
             let key = Fixture.key("s1")
