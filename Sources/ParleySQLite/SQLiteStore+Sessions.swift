@@ -38,7 +38,7 @@ extension SQLiteStore {
 
     /// The session and the profile in one read: one hop to a reader and one snapshot, where two calls take two.
     public func turnState(_ key: SessionKey) async throws -> (session: StoredSession?, profile: String?) {
-        try await read { db in (try Self.session(key, in: db), try Self.profile(userId: key.userId, in: db)) }
+        try await pointRead { db in (try Self.session(key, in: db), try Self.profile(userId: key.userId, in: db)) }
     }
 
     private static func profile(userId: String, in db: Database) throws -> String? {

@@ -49,7 +49,7 @@ extension SQLiteStore {
         guard sessions > 0, inputsPerSession > 0 else { return [] }
         let claims = self.claims
         let held = claims.sessionsHeld(now: now)
-        return try await read { db in
+        return try await pointRead { db in
             // Each session's oldest pending input, if it is due: a session whose head waits for a retry waits whole.
             let heads = try Row.fetchAll(
                 db.cachedStatement(

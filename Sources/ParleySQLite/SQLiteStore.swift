@@ -117,6 +117,19 @@ public final class SQLiteStore: Store {
         return try await writer.read(value)
     }
 
+    /// ``read(_:)`` on the calling thread, for the point reads every turn makes (its claim, its session and
+    /// profile). GRDB's asynchronous read hands each one to a dispatch queue's thread and back: two thread switches
+    /// that cost more than the read itself (the profile of a REST turn; BENCHMARKS.md). A reader is held only while
+    /// `value` runs, which waits for nothing else.
+    func pointRead<T: Sendable>(_ value: @Sendable (Database) throws -> T) async throws -> T {
+        try connection.checkOpen()
+        return try readHere(value)
+    }
+
+    private func readHere<T>(_ value: (Database) throws -> T) throws -> T {
+        try writer.read(value)
+    }
+
     private static func configuration() -> Configuration {
         var configuration = Configuration()
         configuration.label = "ParleyStore"
