@@ -22,7 +22,7 @@ bench_build() {
 hbserver_build() {
   mkdir -p .build-hbserver
   cp -R ../shared/bench/hbserver/. .build-hbserver/ 2>/dev/null || true
-  (cd .build-hbserver && swift build -c release >/dev/null)
+  (cd .build-hbserver && swift build -c release > build.log 2>&1) || { cat .build-hbserver/build.log >&2; return 1; }
   echo "$PWD/.build-hbserver/.build/release/HBServer"
 }
 

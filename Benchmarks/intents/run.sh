@@ -4,10 +4,11 @@
 # usage: Benchmarks/intents/run.sh [PARLEY_BINARY]   (default: a release build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Benchmarks/common.sh
 binary=${1:-}
 if [ -z "$binary" ]; then
-  swift build -c release --product parley >/dev/null
-  binary=.build/release/parley
+  bench_build parley
+  binary=$bin/parley
 fi
 venv=.build-bench-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sklearn, numpy' 2>/dev/null; then

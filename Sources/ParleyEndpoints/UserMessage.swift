@@ -59,7 +59,7 @@ public struct UserMessage: Sendable, Hashable {
 
     /// The body as a JSON object, or `invalid_json`.
     static func object(_ body: [UInt8]) throws(APIError) -> [String: JSONValue] {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)) else {
+        guard let value = JSONValue.parse(bytes: body) else {
             throw .invalidJSON("the body is not valid JSON")
         }
         guard let object = value.objectValue else { throw .invalidJSON() }

@@ -186,8 +186,15 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 extension JSONValue {
-    /// Parses JSON text.
+    /// Parses JSON text (``JSONParser``).
     public static func parse(_ text: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        var text = text
+        return try text.withUTF8 { bytes in try JSONParser.parse(bytes) }
+    }
+
+    /// Parses JSON bytes: nil unless they are UTF-8 and JSON.
+    public static func parse(bytes: [UInt8]) -> JSONValue? {
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        return try? parse(text)
     }
 }

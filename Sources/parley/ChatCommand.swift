@@ -183,7 +183,7 @@ enum ChatLine: Equatable {
                 self = .invalid("usage: /handover completed|cancelled|error")
             }
         case "/data":
-            guard parts.count > 1, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(parts[1].utf8)),
+            guard parts.count > 1, let value = try? JSONValue.parse(String(parts[1])),
                 let object = value.objectValue
             else {
                 self = .invalid("usage: /data {\"key\": \"value\"}")
