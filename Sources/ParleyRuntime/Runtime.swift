@@ -89,6 +89,9 @@ public actor Runtime {
     private var wakeUp: AsyncStream<Void>.Continuation?
     /// Callers of ``acceptAndWait(_:timeout:)`` by trace id.
     private var waiters: [String: CheckedContinuation<TurnOutcome, any Error>] = [:]
+    /// Each waiter's timeout, cancelled when the turn answers first: left to sleep out the whole timeout, one task per
+    /// REST request made the server's memory grow with its request rate (`Benchmarks/footprint`).
+    private var timeouts: [String: Task<Void, Never>] = [:]
 
     public init(store: any Store, flows: FlowSet, endpoints: [Endpoint], router: any OutputRouter, settings: Settings = Settings()) {
         self.store = store
@@ -182,14 +185,19 @@ public actor Runtime {
                     self.resolve(traceId, with: .failure(error))
                 }
             }
-            Task {
-                try? await Task.sleep(for: timeout)
+            timeouts[traceId] = Task {
+                do {
+                    try await Task.sleep(for: timeout)
+                } catch {
+                    return  // cancelled: the turn answered
+                }
                 self.resolve(traceId, with: .failure(RuntimeError.turnTimeout))
             }
         }
     }
 
     private func resolve(_ traceId: String, with result: Result<TurnOutcome, any Error>) {
+        timeouts.removeValue(forKey: traceId)?.cancel()
         waiters.removeValue(forKey: traceId)?.resume(with: result)
     }
 

@@ -51,7 +51,11 @@ public struct Transcript: Sendable, Hashable {
 
     /// Reads JSON Lines text.
     public init(jsonLines text: String) throws(TranscriptError) {
-        let lines = text.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }
+        // Lines end at "\n" (and "\r\n"): split on the bytes, not on Characters, which cost a grapheme walk
+        // over every line, and which would also have split a line at a raw U+2028 inside a JSON string.
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"))
+            .map { line in Substring(line.last == UInt8(ascii: "\r") ? line.dropLast() : line) }
+            .filter { !$0.allSatisfy(\.isWhitespace) }
         guard let first = lines.first, let header = try? JSONValue.parse(String(first)), header["parley"] == "transcript" else {
             throw TranscriptError("line 1: not a Parley transcript (expected a header with \"parley\":\"transcript\")")
         }

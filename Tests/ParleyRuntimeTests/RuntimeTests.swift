@@ -55,6 +55,29 @@ import Testing
         #expect(try Session(json: JSONValue.parse(session.state)).context["status"] == "shipped")
     }
 
+    /// The REST endpoint's wait: the answer once the turn commits, or `turnTimeout` with the input still accepted
+    /// (it runs later); a timeout that fires after its answer came changes nothing.
+    @Test func aWaitingCallerGetsItsTurnOrATimeoutWithTheInputKept() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (flows, _) = try RuntimeFixtures.sampleFlows()
+        let runtime = runtime(store: store, flows: flows, endpoints: [RuntimeFixtures.endpoint(flow: "order-status")])
+        // Nothing runs turns yet: the caller times out, and the input stays pending.
+        await #expect(throws: RuntimeError.turnTimeout) {
+            try await runtime.acceptAndWait(RuntimeFixtures.message("hi", session: "late"), timeout: .milliseconds(50))
+        }
+        #expect(try await store.pendingInbox(limit: 10).count == 1)
+
+        let loop = Task { await runtime.run(retryInterval: .milliseconds(20)) }
+        let outcome = try await runtime.acceptAndWait(RuntimeFixtures.message("hi", session: "now"), timeout: .milliseconds(300))
+        #expect(outcome.input.sessionId == "now" && !outcome.turn.outputs.isEmpty)
+        // Past the answered call's timeout, the timed-out input has run too, and nothing else was answered.
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await store.pendingInbox(limit: 10).isEmpty)
+        #expect(try await store.session(SessionKey(endpoint: "web", userId: "u1", sessionId: "late")) != nil)
+        await runtime.stop()
+        await loop.value
+    }
+
     @Test func eachSessionRunsInArrivalOrderWhileSessionsInterleave() async throws {
         let store = try SQLiteStore.inMemory()
         let (flows, _) = try RuntimeFixtures.flows(

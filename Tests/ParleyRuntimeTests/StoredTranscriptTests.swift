@@ -1,3 +1,5 @@
+import Foundation
+import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
 import Testing
@@ -16,6 +18,16 @@ import Testing
         let transcript = try Transcript(jsonLines: Self.header + "\n" + Self.row(turn: "1", execution: "1"))
         #expect(transcript.turns.map(\.turn) == [1])
         #expect(transcript.turns.map(\.input.execution) == [1])
+    }
+
+    /// Lines end at "\n" or "\r\n" only: a raw line or paragraph separator inside a JSON string is part of it, and
+    /// blank lines are skipped.
+    @Test func linesEndAtLineFeedsOnly() throws {
+        let row = Self.row(turn: "1", execution: "1").replacingOccurrences(of: #""text":"hi""#, with: "\"text\":\"a\u{2028}b\u{2029}c\u{85}d\"")
+        let text = Self.header + "\r\n\n  \n" + row + "\r\n" + Self.row(turn: "2", execution: "2") + "\n"
+        let transcript = try Transcript(jsonLines: text)
+        #expect(transcript.turns.map(\.turn) == [1, 2])
+        #expect(transcript.turns.first?.input.text == "a\u{2028}b\u{2029}c\u{85}d")
     }
 
     @Test(arguments: [("1e300", "1"), ("-1", "1"), ("1.5", "1"), ("1", "1e300"), ("1", "-5"), ("1", "9223372036854775808")])
