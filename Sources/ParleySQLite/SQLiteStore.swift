@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ParleyStore
+import Synchronization
 
 /// The embedded ``Store``: one SQLite file (by default `.parley/parley.sqlite`) through GRDB.
 ///
@@ -29,6 +30,8 @@ public final class SQLiteStore: Store {
     let claims = ClaimBook()
     /// Accepts, turn commits and delivery marks share transactions under load (``WriteBatcher``).
     private let batcher = WriteBatcher()
+    /// Connections of their own for the point reads every turn makes (``pointRead(_:)``); none in memory.
+    private let pointReaders: PointReaders?
 
     /// Opens (creating it and its parent folders when missing) the database at `path` and migrates it to the
     /// current schema.
@@ -42,6 +45,7 @@ public final class SQLiteStore: Store {
             let pool = try DatabasePool(path: url.path, configuration: Self.configuration())
             try Self.migrator.migrate(pool)
             self.writer = pool
+            self.pointReaders = PointReaders(path: url.path, configuration: Self.configuration(readonly: true))
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database at \(path): \(error)")
         }
@@ -51,6 +55,7 @@ public final class SQLiteStore: Store {
     private init(inMemory queue: DatabaseQueue) {
         self.writer = queue
         self.path = nil
+        self.pointReaders = nil
     }
 
     /// A store that lives in memory only and disappears with its value: for tests and throwaway chats.
@@ -72,6 +77,7 @@ public final class SQLiteStore: Store {
     public func close() throws {
         try connection.close {
             if let pool = writer as? DatabasePool {
+                pointReaders?.close()
                 _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
                 try pool.close()
             } else if let queue = writer as? DatabaseQueue {
@@ -112,27 +118,42 @@ public final class SQLiteStore: Store {
     }
 
     /// Runs `value` on a reader, concurrently with the writer, on the last committed state.
-    func read<T: Sendable>(_ value: @Sendable (Database) throws -> T) async throws -> T {
+    ///
+    /// The reader is taken, used and given back on GRDB's own queues: a cooperative thread never waits for one, and
+    /// none is held until a cooperative thread is free to resume the caller. (GRDB's `async` read gives its reader
+    /// back only once the awaiting task resumes; with every cooperative thread blocked waiting for a reader, those
+    /// readers were never given back: the deadlock of issue 25.)
+    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try connection.checkOpen()
-        return try await writer.read(value)
+        return try await withCheckedThrowingContinuation { continuation in
+            writer.asyncRead { database in
+                continuation.resume(with: Result { try value(database.get()) })
+            }
+        }
     }
 
     /// ``read(_:)`` on the calling thread, for the point reads every turn makes (its claim, its session and
-    /// profile). GRDB's asynchronous read hands each one to a dispatch queue's thread and back: two thread switches
-    /// that cost more than the read itself (the profile of a REST turn; BENCHMARKS.md). A reader is held only while
-    /// `value` runs, which waits for nothing else.
-    func pointRead<T: Sendable>(_ value: @Sendable (Database) throws -> T) async throws -> T {
+    /// profile): a hop to GRDB's queues and back costs more than such a read (the profile of a REST turn;
+    /// BENCHMARKS.md).
+    ///
+    /// It runs on a connection of its own (``PointReaders``), taken only when one is free, so the calling thread
+    /// never waits for a connection: when every one is in use, the read goes through ``read(_:)`` instead.
+    func pointRead<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try connection.checkOpen()
-        return try readHere(value)
+        guard let pointReaders, let reader = pointReaders.take() else { return try await read(value) }
+        defer { pointReaders.give(reader) }
+        return try Self.readHere(on: reader, value)
     }
 
-    private func readHere<T>(_ value: (Database) throws -> T) throws -> T {
-        try writer.read(value)
+    /// GRDB's blocking read (the asynchronous overload is the one a `@Sendable` closure picks).
+    private static func readHere<T>(on reader: DatabaseQueue, _ value: (Database) throws -> T) throws -> T {
+        try reader.read(value)
     }
 
-    private static func configuration() -> Configuration {
+    private static func configuration(readonly: Bool = false) -> Configuration {
         var configuration = Configuration()
         configuration.label = "ParleyStore"
+        configuration.readonly = readonly
         // Another process (the CLI reading sessions while the server runs) may hold the write lock for a moment.
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
@@ -161,5 +182,79 @@ private final class ConnectionState: @unchecked Sendable {
             try closing()
             closed = true
         }
+    }
+}
+
+/// Read-only connections for ``SQLiteStore/pointRead(_:)``, used on the calling thread and never waited for.
+///
+/// As many as the machine has cores, and two more: a thread runs one point read at a time, so with the cooperative
+/// pool's thread per core, a thread finds one free. They are opened when first needed (the readers of a WAL database
+/// need its `-shm` file, which the pool made) and kept; an idle one holds no snapshot, so it never holds a
+/// checkpoint back.
+final class PointReaders: Sendable {
+    private struct State {
+        var idle: [DatabaseQueue] = []
+        var opened = 0
+        var closed = false
+    }
+
+    private enum Taken {
+        case reader(DatabaseQueue)
+        case open
+        case none
+    }
+
+    private let path: String
+    private let configuration: Configuration
+    private let capacity = ProcessInfo.processInfo.activeProcessorCount + 2
+    private let state = Mutex(State())
+
+    init(path: String, configuration: Configuration) {
+        self.path = path
+        self.configuration = configuration
+    }
+
+    /// A free connection, or nil when all are in use or one cannot be opened (the caller then reads the usual way).
+    func take() -> DatabaseQueue? {
+        let taken = state.withLock { state -> Taken in
+            guard !state.closed else { return .none }
+            if let reader = state.idle.popLast() { return .reader(reader) }
+            guard state.opened < capacity else { return .none }
+            state.opened += 1
+            return .open
+        }
+        switch taken {
+        case .reader(let reader):
+            return reader
+        case .none:
+            return nil
+        case .open:
+            do {
+                return try DatabaseQueue(path: path, configuration: configuration)
+            } catch {
+                state.withLock { $0.opened -= 1 }
+                return nil
+            }
+        }
+    }
+
+    /// Gives a connection back; after ``close()`` it is closed instead.
+    func give(_ reader: DatabaseQueue) {
+        let kept = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.idle.append(reader)
+            return true
+        }
+        if !kept { try? reader.close() }
+    }
+
+    /// Closes the idle connections; those in use are closed as they are given back.
+    func close() {
+        let idle = state.withLock { state -> [DatabaseQueue] in
+            state.closed = true
+            defer { state.idle = [] }
+            return state.idle
+        }
+        for reader in idle { try? reader.close() }
     }
 }

@@ -271,13 +271,14 @@ enum HTTP {
         _ method: HTTPMethodName,
         _ url: String,
         body: String? = nil,
-        headers: [String: String] = ["Content-Type": "application/json"]
+        headers: [String: String] = ["Content-Type": "application/json"],
+        timeout: Duration = .seconds(20)
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method.nio
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+        let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
         let buffer = try await response.body.collect(upTo: 1 << 22)
         var fields: [String: String] = [:]
         for header in response.headers { fields[header.name.lowercased()] = header.value }
