@@ -1,9 +1,12 @@
 import ParleyFlows
+import ParleyScript
 
-/// The engine settings of `parley.yaml` (`engine: { codeTimeoutMs, maxStepsPerTurn }`).
+/// The engine settings of `parley.yaml` (`engine: { codeTimeoutMs, codeMemoryMB, maxStepsPerTurn }`).
 public struct EngineConfiguration: Sendable, Hashable {
-    /// How long one script call may run (1 s by default).
+    /// How long one script call, with the promise jobs it queues, may run (1 s by default).
     public var codeTimeout: Duration
+    /// How much the process may grow while one script call runs (256 MB by default).
+    public var codeMemoryLimitBytes: Int
     /// How many nodes one turn may execute (1000 by default).
     public var maxStepsPerTurn: Int
     /// How many `goto`/`execute` hops one turn may make (4).
@@ -16,12 +19,14 @@ public struct EngineConfiguration: Sendable, Hashable {
 
     public init(
         codeTimeout: Duration = .seconds(1),
+        codeMemoryLimitBytes: Int = ScriptLimits.defaultMemoryLimitBytes,
         maxStepsPerTurn: Int = 1000,
         maxHopsPerTurn: Int = 4,
         maxAPICallsPerNode: Int = 100,
         connections: [String: ConnectionProfile] = [:]
     ) {
         self.codeTimeout = codeTimeout
+        self.codeMemoryLimitBytes = codeMemoryLimitBytes
         self.maxStepsPerTurn = maxStepsPerTurn
         self.maxHopsPerTurn = maxHopsPerTurn
         self.maxAPICallsPerNode = maxAPICallsPerNode

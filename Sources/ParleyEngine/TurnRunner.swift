@@ -61,7 +61,11 @@ struct TurnRunner {
     mutating func runtime() -> ScriptRuntime {
         if let scripts { return scripts }
         let runtime = ScriptRuntime(
-            limits: ScriptLimits(timeLimit: configuration.codeTimeout, maxAPICalls: configuration.maxAPICallsPerNode),
+            limits: ScriptLimits(
+                timeLimit: configuration.codeTimeout,
+                maxAPICalls: configuration.maxAPICallsPerNode,
+                memoryLimitBytes: configuration.codeMemoryLimitBytes
+            ),
             randomSeed: Engine.randomSeed(sessionId: rawInput.sessionId, execution: rawInput.execution),
             currentTime: rawInput.currentTime
         )
@@ -324,10 +328,12 @@ struct TurnRunner {
                 return target
             }
             return proceed(address, node, edge: node.edges.next, label: "next")
-        case .failure(.timeout(let message)):
-            input["codeNodeError"] = ["message": .string(message), "type": "timeout"]
+        case .failure(.timeout(let message)), .failure(.memory(let message)):
+            // A script stopped by a limit continues at `next`, the limit named in `codeNodeError.type`.
+            let limit: JSONValue = if case .failure(.memory) = result { "memory" } else { "timeout" }
+            input["codeNodeError"] = ["message": .string(message), "type": limit]
             let target = follow(node.edges.next, in: address.flow)
-            record(address, node, outcome: "timeout", target: target, error: message)
+            record(address, node, outcome: limit.stringValue ?? "timeout", target: target, error: message)
             return target
         case .failure(.exception(let message)):
             input["codeNodeError"] = ["message": .string(message), "type": "exception"]

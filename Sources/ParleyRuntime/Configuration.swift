@@ -38,10 +38,13 @@ public struct Configuration: Sendable, Hashable {
     /// Engine limits.
     public struct EngineSettings: Sendable, Hashable {
         public var codeTimeoutMs: Int
+        /// How much the process may grow while one script call runs, in MiB.
+        public var codeMemoryMB: Int
         public var maxStepsPerTurn: Int
 
-        public init(codeTimeoutMs: Int = 1000, maxStepsPerTurn: Int = 1000) {
+        public init(codeTimeoutMs: Int = 1000, codeMemoryMB: Int = 256, maxStepsPerTurn: Int = 1000) {
             self.codeTimeoutMs = codeTimeoutMs
+            self.codeMemoryMB = codeMemoryMB
             self.maxStepsPerTurn = maxStepsPerTurn
         }
     }

@@ -73,6 +73,7 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 public enum ConfigurationLimits {
     /// 10 minutes per script call.
     public static let codeTimeoutMs = 600_000
+    public static let codeMemoryMB = 65_536
     public static let maxStepsPerTurn = 1_000_000
     /// One hour per delivery attempt.
     public static let deliveryTimeoutMs = 3_600_000
@@ -147,10 +148,13 @@ private struct Reader {
                     case "codeTimeoutMs":
                         configuration.engine.codeTimeoutMs =
                             positive(item, field: field, maximum: ConfigurationLimits.codeTimeoutMs) ?? configuration.engine.codeTimeoutMs
+                    case "codeMemoryMB":
+                        configuration.engine.codeMemoryMB =
+                            positive(item, field: field, maximum: ConfigurationLimits.codeMemoryMB) ?? configuration.engine.codeMemoryMB
                     case "maxStepsPerTurn":
                         configuration.engine.maxStepsPerTurn =
                             positive(item, field: field, maximum: ConfigurationLimits.maxStepsPerTurn) ?? configuration.engine.maxStepsPerTurn
-                    default: unknown(field, at: fieldKey, known: ["codeTimeoutMs", "maxStepsPerTurn"])
+                    default: unknown(field, at: fieldKey, known: ["codeTimeoutMs", "codeMemoryMB", "maxStepsPerTurn"])
                     }
                 }
             case "delivery":

@@ -61,21 +61,17 @@ extension ScriptRuntime {
             JavaScriptValues.make(argument, in: context), JavaScriptValues.make(byKey, in: context), JavaScriptValues.makeString(hook, in: context),
         ]
         var exception: JSValueRef?
-        timeout.reset()
-        // The promise's reactions run when the call returns: JavaScriptCore drains the microtask queue as the
-        // outermost API call releases its lock, so `state` is settled unless the hook waits on something that
-        // never resolves.
-        let result = arguments.withUnsafeBufferPointer {
-            JSObjectCallAsFunction(context, function, nil, arguments.count, $0.baseAddress, &exception)
-        }
+        // The runner drains the promise jobs before the call returns, so `state` is settled unless the hook waits on
+        // something that never resolves; those jobs count against the time limit (``ScriptBudget``).
+        let result = invoke(function, arguments, exception: &exception)
         guard let result, exception == nil else { return .failure(failure(exception, lineOffset: Self.hookHeaderLines)) }
         let state: JSONValue?
         do throws(JavaScriptValues.ConversionError) {
             state = try JavaScriptValues.json(result, in: context)
         } catch {
-            return .failure(timeout.fired ? .timeout(timeoutMessage) : .exception(error.message))
+            return .failure(limitFailure ?? .exception(error.message))
         }
-        if timeout.fired { return .failure(.timeout(timeoutMessage)) }
+        if let limitFailure { return .failure(limitFailure) }
         guard let state else { return .failure(.exception("the transformer's state was lost")) }
         var call = HookCall(kind: state["kind"]?.stringValue, defined: state["defined"] == .bool(true), value: nil, storages: [:], wanted: nil)
         for (joined, value) in state["stores"]?.objectValue ?? [:] {

@@ -14,6 +14,9 @@ import ParleyFlows
 /// is stopped after ``ScriptLimits/timeLimit``. Scripts see `input`, `context`, `profile` and the shortcuts
 /// `ci`, `cc`, `cp`; `code` bodies also get `api`.
 ///
+/// Every script call runs through the sandbox's runner, which drains the promise jobs the call queued before it
+/// returns, so the time and memory limits (``ScriptBudget``) cover them too.
+///
 /// Not thread-safe and not `Sendable`: create one per turn, on the thread that runs the turn.
 ///
 /// ```swift
@@ -25,11 +28,14 @@ public final class ScriptRuntime {
     let limits: ScriptLimits
     private let randomSeed: UInt32
     private let currentTime: String
-    let timeout = TimeoutFlag()
+    let budget: ScriptBudget
 
     private var group: JSContextGroupRef?
     private var context: JSGlobalContextRef?
     private var makeApi: JSObjectRef?
+    private var host: JSObjectRef?
+    /// `run(f, args)`: calls `f` and drains the promise jobs it queued, within the call (``ContextPool``).
+    private var runner: JSObjectRef?
     private var protected: [JSValueRef] = []
     private var compiled: [String: JSObjectRef] = [:]
     private(set) var setupFailure: String?
@@ -46,14 +52,22 @@ public final class ScriptRuntime {
         self.limits = limits
         self.randomSeed = randomSeed
         self.currentTime = currentTime
+        self.budget = ScriptBudget(limits: limits)
     }
 
     deinit {
         guard let context else { return }
+        // Jobs still queued (by a getter read after a call) belong to the context group, which the next turn
+        // reuses: they are stopped here, with the api host cut off, so none runs in another turn.
+        if let host { JSObjectSetPrivate(host, nil) }
+        purge()
         for value in protected { JSValueUnprotect(context, value) }
         JSGlobalContextRelease(context)
-        if let group { ContextGroupPool.shared.give(group) }
+        if let group { ContextGroupPool.shared.give(group, reuse: !stopped) }
     }
+
+    /// Whether the promise jobs a script queues run within its limits on this JavaScriptCore (``MicrotaskControl``).
+    public static var boundsPromiseJobs: Bool { MicrotaskControl.isAvailable }
 
     // MARK: Public calls
 
@@ -115,6 +129,7 @@ public final class ScriptRuntime {
         let memory = JavaScriptValues.make(scope.context, in: context)
         let profile = JavaScriptValues.make(scope.profile, in: context)
         var exception: JSValueRef?
+        budget.start()
         let apiArguments: [JSValueRef?] = [memory]
         guard
             let api = apiArguments.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, makeApi, nil, 1, $0.baseAddress, &exception) }),
@@ -123,11 +138,7 @@ public final class ScriptRuntime {
 
         pending = CodeEffects(scope: scope)
         defer { pending = nil }
-        let arguments: [JSValueRef?] = [input, memory, profile, api, input, memory, profile]
-        timeout.reset()
-        let result = arguments.withUnsafeBufferPointer {
-            JSObjectCallAsFunction(context, function, nil, arguments.count, $0.baseAddress, &exception)
-        }
+        let result = invoke(function, [input, memory, profile, api, input, memory, profile], exception: &exception)
         if result == nil || exception != nil {
             return .failure(failure(exception, lineOffset: ScriptWrapper.headerLines))
         }
@@ -137,7 +148,7 @@ public final class ScriptRuntime {
             effects.scope.context = try JavaScriptValues.json(memory, in: context)?.objectValue ?? [:]
             effects.scope.profile = try JavaScriptValues.json(profile, in: context)?.objectValue ?? [:]
         } catch {
-            return .failure(timeout.fired ? .timeout(timeoutMessage) : .exception(error.message))
+            return .failure(limitFailure ?? .exception(error.message))
         }
         return .success(effects)
     }
@@ -156,18 +167,42 @@ public final class ScriptRuntime {
         let input = JavaScriptValues.make(scope.input, in: context)
         let memory = JavaScriptValues.make(scope.context, in: context)
         let profile = JavaScriptValues.make(scope.profile, in: context)
-        let arguments: [JSValueRef?] = [input, memory, profile, input, memory, profile]
         var exception: JSValueRef?
-        timeout.reset()
-        let result = arguments.withUnsafeBufferPointer {
-            JSObjectCallAsFunction(context, function, nil, arguments.count, $0.baseAddress, &exception)
-        }
+        let result = invoke(function, [input, memory, profile, input, memory, profile], exception: &exception)
         guard let result, exception == nil else { return .failure(failure(exception, lineOffset: 1)) }
         do throws(ScriptFailure) {
             return .success(try convert(context, result))
         } catch {
-            return .failure(timeout.fired ? .timeout(timeoutMessage) : error)
+            return .failure(limitFailure ?? error)
         }
+    }
+
+    /// Calls `function` through the runner, with a fresh budget: the promise jobs it queues run before it returns.
+    /// The results' conversion that follows spends what is left of the same budget.
+    func invoke(_ function: JSObjectRef, _ arguments: [JSValueRef?], exception: inout JSValueRef?) -> JSValueRef? {
+        guard let context, let runner else { return nil }
+        let list = arguments.withUnsafeBufferPointer { JSObjectMakeArray(context, arguments.count, $0.baseAddress, nil) }
+        let pair: [JSValueRef?] = [function, list]
+        budget.start()
+        let result = pair.withUnsafeBufferPointer { JSObjectCallAsFunction(context, runner, nil, 2, $0.baseAddress, &exception) }
+        if budget.exceeded != nil {
+            stopped = true
+            purge()
+        }
+        return result
+    }
+
+    /// Whether a call of this runtime was stopped by a limit: its context group is not reused.
+    private(set) var stopped = false
+
+    /// Stops the promise jobs still queued: a drain with no budget left, ended at the watchdog's next tick.
+    private func purge() {
+        guard let context, let runner else { return }
+        let exceeded = budget.exceeded
+        budget.exhaust()
+        var exception: JSValueRef?
+        _ = JSObjectCallAsFunction(context, runner, nil, 0, nil, &exception)
+        budget.restore(exceeded)
     }
 
     /// Compiles a wrapped script to a function, once per turn.
@@ -181,7 +216,8 @@ public final class ScriptRuntime {
             JSStringRelease(url)
         }
         var exception: JSValueRef?
-        timeout.reset()
+        // Evaluating only makes the function, unless the script closes the wrapper early: limited all the same.
+        budget.start()
         guard let value = JSEvaluateScript(context, script, nil, url, 1, &exception), exception == nil,
             let function = JSValueToObject(context, value, nil)
         else { return .failure(failure(exception, lineOffset: 1)) }
@@ -205,11 +241,13 @@ public final class ScriptRuntime {
         }
         group = prepared.group
         context = prepared.context
+        host = prepared.host
+        runner = prepared.runner
         let context = prepared.context
         // The pool protected these for us; they are released with the context in deinit.
-        protected += [prepared.host, prepared.configure]
-        let seconds = Double(limits.timeLimit.components.seconds) + Double(limits.timeLimit.components.attoseconds) / 1e18
-        JSContextGroupSetExecutionTimeLimit(prepared.group, max(seconds, 0.001), terminateCallback, Unmanaged.passUnretained(timeout).toOpaque())
+        protected += [prepared.host, prepared.configure, prepared.runner]
+        budget.arm(prepared.group)
+        budget.start()
         JSObjectSetPrivate(prepared.host, Unmanaged.passUnretained(self).toOpaque())
         let arguments: [JSValueRef?] = [
             JSValueMakeNumber(context, Double(randomSeed)), JavaScriptValues.makeString(currentTime, in: context),
@@ -287,9 +325,21 @@ public final class ScriptRuntime {
         return "script timed out after \(milliseconds) ms"
     }
 
+    var memoryMessage: String {
+        "script used more than its memory limit of \(limits.memoryLimitBytes >> 20) MB"
+    }
+
+    /// The limit that stopped the last call, if one did.
+    var limitFailure: ScriptFailure? {
+        switch budget.exceeded {
+        case .time?: .timeout(timeoutMessage)
+        case .memory?: .memory(memoryMessage)
+        case nil: nil
+        }
+    }
+
     func failure(_ exception: JSValueRef?, lineOffset: Int) -> ScriptFailure {
-        if timeout.fired { return .timeout(timeoutMessage) }
-        return .exception(describe(exception, lineOffset: lineOffset))
+        limitFailure ?? .exception(describe(exception, lineOffset: lineOffset))
     }
 
     /// The source URL flow scripts are compiled under, so stack frames tell them from the prelude's.
@@ -320,22 +370,6 @@ public final class ScriptRuntime {
         // A script may throw any object, so `line` is whatever it says (`throw {line: 1e300}`): checked.
         return JavaScriptValues.number(property: "line", of: exception, in: context).flatMap { CheckedNumber.integer($0, in: 1...Int(Int32.max)) }
     }
-}
-
-/// Set by JavaScriptCore's watchdog when a script runs past the time limit.
-final class TimeoutFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-
-    var fired: Bool { lock.withLock { value } }
-    func fire() { lock.withLock { value = true } }
-    func reset() { lock.withLock { value = false } }
-}
-
-/// Terminates the script and records why.
-private let terminateCallback: JSShouldTerminateCallback = { _, pointer in
-    if let pointer { Unmanaged<TimeoutFlag>.fromOpaque(pointer).takeUnretainedValue().fire() }
-    return true
 }
 
 /// The native function behind the prelude's `host(...)`.
@@ -372,13 +406,28 @@ final class PreparedContext: @unchecked Sendable {
     let host: JSObjectRef
     /// `configure(seed, currentTime, maxCalls) -> makeApi`.
     let configure: JSObjectRef
+    /// `run(f, args)`: `f(...args)`, then every promise job queued meanwhile, inside the same call (``ScriptBudget``).
+    let runner: JSObjectRef
 
-    init(group: JSContextGroupRef, context: JSGlobalContextRef, host: JSObjectRef, configure: JSObjectRef) {
+    init(group: JSContextGroupRef, context: JSGlobalContextRef, host: JSObjectRef, configure: JSObjectRef, runner: JSObjectRef) {
         self.group = group
         self.context = context
         self.host = host
         self.configure = configure
+        self.runner = runner
     }
+
+    /// The runner's source: made before any flow script runs, so it holds the real `Reflect.apply`; the drain
+    /// function is reachable from no script.
+    private static let runnerSource = """
+        (function (drain) {
+          'use strict';
+          const apply = Reflect.apply;
+          return function run(f, args) {
+            try { if (f !== undefined) return apply(f, undefined, args); } finally { drain(); }
+          };
+        })
+        """
 
     /// Creates a global object in a pooled group and runs the prelude on it.
     static func make() -> Result<PreparedContext, SandboxSetupError> {
@@ -405,9 +454,18 @@ final class PreparedContext: @unchecked Sendable {
             let made = arguments.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, factory, nil, 1, $0.baseAddress, &exception) }),
             exception == nil, let configure = JSValueToObject(context, made, nil)
         else { return fail(exception) }
+        let runnerScript = JavaScriptValues.jsString(runnerSource)
+        defer { JSStringRelease(runnerScript) }
+        let drain: [JSValueRef?] = [JSObjectMakeFunctionWithCallback(context, nil, drainCallback)]
+        guard let factory = JSEvaluateScript(context, runnerScript, nil, nil, 1, &exception).flatMap({ JSValueToObject(context, $0, nil) }),
+            exception == nil,
+            let made = drain.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, factory, nil, 1, $0.baseAddress, &exception) }),
+            exception == nil, let runner = JSValueToObject(context, made, nil)
+        else { return fail(exception) }
         JSValueProtect(context, host)
         JSValueProtect(context, configure)
-        return .success(PreparedContext(group: group, context: context, host: host, configure: configure))
+        JSValueProtect(context, runner)
+        return .success(PreparedContext(group: group, context: context, host: host, configure: configure, runner: runner))
     }
 }
 
@@ -469,13 +527,18 @@ private final class ContextGroupPool: @unchecked Sendable {
 
     func take() -> JSContextGroupRef {
         if let group = lock.withLock({ idle.popLast() }) { return group }
-        return JSContextGroupCreate()
+        let group: JSContextGroupRef = JSContextGroupCreate()
+        // Promise jobs are drained by the runner of each call, never by JavaScriptCore (``MicrotaskControl``).
+        MicrotaskControl.hold(group)
+        return group
     }
 
-    func give(_ group: JSContextGroupRef) {
+    /// Takes a group back; one whose script was stopped by a limit (`reuse: false`) is released instead, and the
+    /// memory it grew is given back with it.
+    func give(_ group: JSContextGroupRef, reuse: Bool = true) {
         JSContextGroupClearExecutionTimeLimit(group)
         let kept = lock.withLock {
-            guard idle.count < capacity else { return false }
+            guard reuse, idle.count < capacity else { return false }
             idle.append(group)
             return true
         }

@@ -6,10 +6,15 @@ public struct ScriptLimits: Sendable, Hashable {
     public var timeLimit: Duration
     /// How many `api` calls one `code` node may make; `console.*` calls count too.
     public var maxAPICalls: Int
+    /// How much the process may grow while one script call runs (its promise jobs included).
+    public var memoryLimitBytes: Int
 
-    public init(timeLimit: Duration = .seconds(1), maxAPICalls: Int = 100) {
+    public static let defaultMemoryLimitBytes = 256 << 20
+
+    public init(timeLimit: Duration = .seconds(1), maxAPICalls: Int = 100, memoryLimitBytes: Int = ScriptLimits.defaultMemoryLimitBytes) {
         self.timeLimit = timeLimit
         self.maxAPICalls = maxAPICalls
+        self.memoryLimitBytes = memoryLimitBytes
     }
 }
 
@@ -26,17 +31,19 @@ public struct ScriptScope: Sendable, Hashable {
     }
 }
 
-/// Why a script did not complete. A timeout and an exception are handled differently by the engine.
+/// Why a script did not complete. A limit and an exception are handled differently by the engine.
 public enum ScriptFailure: Error, Sendable, Hashable {
-    /// The script ran past ``ScriptLimits/timeLimit`` and was terminated.
+    /// The script (with the promise jobs it queued) ran past ``ScriptLimits/timeLimit`` and was terminated.
     case timeout(String)
+    /// The process grew by more than ``ScriptLimits/memoryLimitBytes`` while the script ran; it was terminated.
+    case memory(String)
     /// The script threw (including a `RangeError` from too deep recursion), or its result could not be converted.
     case exception(String)
 
     /// The human-readable description, as stored in `input.codeNodeError.message` and in the trace.
     public var message: String {
         switch self {
-        case .timeout(let message), .exception(let message): message
+        case .timeout(let message), .memory(let message), .exception(let message): message
         }
     }
 }

@@ -77,7 +77,11 @@ public final class ParleyServer: Sendable {
         }
         let directory = ChannelDirectory(
             endpoints: configuration.endpoints,
-            scriptLimits: ScriptLimits(timeLimit: settings.engine.codeTimeout, maxAPICalls: settings.engine.maxAPICallsPerNode)
+            scriptLimits: ScriptLimits(
+                timeLimit: settings.engine.codeTimeout,
+                maxAPICalls: settings.engine.maxAPICallsPerNode,
+                memoryLimitBytes: settings.engine.codeMemoryLimitBytes
+            )
         )
         self.directory = directory
         self.runtime = Runtime(

@@ -63,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let engine = EngineConfiguration(
             codeTimeout: .milliseconds(configuration.engine.codeTimeoutMs),
+            codeMemoryLimitBytes: configuration.engine.codeMemoryMB << 20,
             maxStepsPerTurn: configuration.engine.maxStepsPerTurn,
             connections: configuration.connectionProfiles
         )

@@ -86,6 +86,35 @@ import Testing
         #expect(chat.context["partial"] == nil)
     }
 
+    /// Issue 25: a promise chain or an allocation loop ends its code node at the limit, and the turn goes on.
+    @Test(arguments: [
+        ("function p() { return Promise.resolve().then(p); } p();", "timeout", "script timed out after 100 ms", 4096),
+        ("(async () => { for (;;) { await null; } })();", "timeout", "script timed out after 100 ms", 4096),
+        ("const kept = []; for (;;) { kept.push(new Array(100000).fill(1)); }", "memory", "script used more than its memory limit of 32 MB", 32),
+    ])
+    func scriptsStoppedByALimitContinueAtNext(code: String, type: String, message: String, memoryMB: Int) throws {
+        var chat = try TestChat(
+            """
+            flow: c
+            nodes:
+              spin:
+                code: |
+                  context.partial = true;
+                  \(code)
+                next: after
+              after:
+                say: "{{input.codeNodeError.type}}: {{input.codeNodeError.message}}"
+            """,
+            configuration: EngineConfiguration(codeTimeout: .milliseconds(100), codeMemoryLimitBytes: memoryMB << 20)
+        )
+        let turn = try chat.send("go")
+        #expect(turn.outputs.map(\.text) == ["\(type): \(message)"])
+        #expect(turn.trace.first?.outcome == type)
+        #expect(chat.context["partial"] == nil)
+        // The next turn runs normally.
+        #expect(try chat.send("again").outputs.count == 1)
+    }
+
     @Test func deepRecursionLandsInOnError() throws {
         var chat = try TestChat(
             """
