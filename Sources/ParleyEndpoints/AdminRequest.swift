@@ -39,7 +39,7 @@ public enum AdminRequest {
 
     /// `DELETE /api/v1/users/{userId}`: a user id as clients send it (1 to 256 characters, no control characters).
     public static func userId(_ text: String) throws(APIError) -> String {
-        guard !text.isEmpty, text.count <= 256, !UserMessage.hasControlCharacters(text) else {
+        guard !text.isEmpty, UserMessage.idFits(text), !UserMessage.hasControlCharacters(text) else {
             throw .invalidField("userId", "must be 1 to 256 characters without control characters")
         }
         return text

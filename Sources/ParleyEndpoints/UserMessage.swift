@@ -13,8 +13,21 @@ public struct UserMessage: Sendable, Hashable {
     public var text: String?
     public var data: [String: JSONValue]?
 
+    /// The longest `userId` and `sessionId`, in UTF-8 bytes: a limit in characters let one letter with 400,000
+    /// combining accents (800 KB) pass as one character, and travel with every delivery.
     public static let maxIdLength = 256
+    /// The longest `text`, in Unicode scalar values (code points), so at most 40,000 bytes whatever they combine into.
     public static let maxTextLength = 10_000
+
+    /// Whether `text` is short enough for a text field (``maxTextLength`` code points).
+    public static func textFits(_ text: String) -> Bool {
+        text.unicodeScalars.count <= maxTextLength
+    }
+
+    /// Whether `text` is short enough for an id (``maxIdLength`` UTF-8 bytes).
+    public static func idFits(_ text: String) -> Bool {
+        text.utf8.count <= maxIdLength
+    }
 
     public init(userId: String, sessionId: String, text: String? = nil, data: [String: JSONValue]? = nil) {
         self.userId = userId
@@ -28,7 +41,7 @@ public struct UserMessage: Sendable, Hashable {
         switch object["text"] {
         case nil, .null?: text = nil
         case .string(let value)?:
-            guard value.count <= Self.maxTextLength else { throw .invalidField("text", "must be at most \(Self.maxTextLength) characters") }
+            guard Self.textFits(value) else { throw .invalidField("text", "must be at most \(Self.maxTextLength) characters (code points)") }
             text = value
         default: throw .invalidField("text", "must be a string")
         }
@@ -73,16 +86,29 @@ public struct UserMessage: Sendable, Hashable {
 
     static func identifier(_ object: [String: JSONValue], _ field: String) throws(APIError) -> String {
         guard let value = object[field] else { throw .invalidField(field, "is required") }
-        guard case .string(let text) = value, !text.isEmpty else { throw .invalidField(field, "must be a non-empty string") }
-        guard text.count <= maxIdLength else { throw .invalidField(field, "must be at most \(maxIdLength) characters") }
-        // Ids become database keys, log fields and CLI columns: a NUL would cut them short in SQLite, a newline
-        // would forge a log line.
+        guard case .string(let text) = value else { throw .invalidField(field, "must be a non-empty string") }
+        return try identifier(text, field)
+    }
+
+    /// `text` as an id: non-empty, at most ``maxIdLength`` UTF-8 bytes, no control characters.
+    public static func identifier(_ text: String, _ field: String) throws(APIError) -> String {
+        guard !text.isEmpty else { throw .invalidField(field, "must be a non-empty string") }
+        guard idFits(text) else { throw .invalidField(field, "must be at most \(maxIdLength) bytes (UTF-8)") }
+        // Ids become database keys, log fields, CLI columns and the caller's name on the agent's page: a NUL would
+        // cut them short in SQLite, a newline would forge a log line, a bidirectional override would spoof a name.
         guard !hasControlCharacters(text) else { throw .invalidField(field, "must not contain control characters") }
         return text
     }
 
-    /// True when `text` holds a C0 control character (U+0000 to U+001F) or DEL.
-    static func hasControlCharacters(_ text: String) -> Bool {
-        text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    /// True when `text` holds a control character: C0 (U+0000 to U+001F), DEL, C1 (U+0080 to U+009F, NEL among
+    /// them), the line and paragraph separators (U+2028, U+2029) or a bidirectional control (U+061C, U+200E,
+    /// U+200F, U+202A to U+202E, U+2066 to U+2069).
+    public static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { scalar in
+            switch scalar.value {
+            case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+            default: false
+            }
+        }
     }
 }

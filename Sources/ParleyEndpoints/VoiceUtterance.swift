@@ -45,7 +45,7 @@ public struct VoiceUtterance: Sendable, Hashable {
     private init(normalized object: [String: JSONValue]) throws(APIError) {
         let (userId, sessionId) = try UserMessage.session(object)
         guard let text = object["text"]?.stringValue else { throw .invalidField("text", "must be a string") }
-        guard text.count <= UserMessage.maxTextLength else { throw .invalidField("text", "must be at most \(UserMessage.maxTextLength) characters") }
+        guard UserMessage.textFits(text) else { throw .invalidField("text", "must be at most \(UserMessage.maxTextLength) characters (code points)") }
         guard let speaker = object["speaker"]?.stringValue, speaker == "customer" || speaker == "agent" else {
             throw .invalidField("speaker", "must be customer or agent")
         }
@@ -74,7 +74,7 @@ public struct VoiceUtterance: Sendable, Hashable {
         guard let alternatives = speech["alternatives"]?.arrayValue, let first = alternatives.first?.objectValue,
             let text = first["transcript"]?.stringValue
         else { throw .invalidField("speech.alternatives", "must hold at least one {transcript}") }
-        guard text.count <= UserMessage.maxTextLength else {
+        guard UserMessage.textFits(text) else {
             throw .invalidField("speech.alternatives", "the transcript must be at most \(UserMessage.maxTextLength) characters")
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw .missingTextOrData }

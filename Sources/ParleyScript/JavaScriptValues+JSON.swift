@@ -13,6 +13,9 @@ extension JavaScriptValues {
     /// The longest array a script may hand back: a sparse `a.length = 4294967295` (or a proxy claiming any length)
     /// would otherwise be walked item by item.
     static let maxArrayLength = 1_000_000
+    /// The most characters (UTF-16 code units, keys and strings together) one value a script hands back may hold:
+    /// `context.big = 'x'.repeat(2 ** 27)` costs JavaScriptCore nothing (a rope) and Swift 128 MB to copy.
+    static let maxCharacters = 4 << 20
 
     /// Why a value could not be converted.
     struct ConversionError: Error {
@@ -52,8 +55,33 @@ extension JavaScriptValues {
     }
 
     /// The JSON value of a JavaScript value; `nil` for `undefined`, functions and symbols.
-    static func json(_ value: JSValueRef, in context: JSContextRef, depth: Int = 0) throws(ConversionError) -> JSONValue? {
-        guard depth <= maxDepth else { throw ConversionError(message: "value is cyclic or nested more than \(maxDepth) levels deep") }
+    ///
+    /// - Parameter ownKeys: `Object.keys` as it was before any script ran (``PreparedContext``): objects are read by
+    ///   their own enumerable keys, as `JSON.stringify` reads them. Without it, JavaScriptCore's `for…in` names
+    ///   are used, which include inherited enumerable properties.
+    static func json(_ value: JSValueRef, in context: JSContextRef, ownKeys: JSObjectRef? = nil) throws(ConversionError) -> JSONValue? {
+        var reader = JSONReader(context: context, ownKeys: ownKeys)
+        return try reader.read(value, depth: 0)
+    }
+}
+
+/// One conversion out of JavaScript, with its budget of characters (``JavaScriptValues/maxCharacters``).
+struct JSONReader {
+    typealias ConversionError = JavaScriptValues.ConversionError
+
+    let context: JSContextRef
+    let ownKeys: JSObjectRef?
+    private var remaining = JavaScriptValues.maxCharacters
+
+    init(context: JSContextRef, ownKeys: JSObjectRef?) {
+        self.context = context
+        self.ownKeys = ownKeys
+    }
+
+    mutating func read(_ value: JSValueRef, depth: Int) throws(ConversionError) -> JSONValue? {
+        guard depth <= JavaScriptValues.maxDepth else {
+            throw ConversionError(message: "value is cyclic or nested more than \(JavaScriptValues.maxDepth) levels deep")
+        }
         switch JSValueGetType(context, value) {
         case kJSTypeUndefined: return nil
         case kJSTypeNull: return .null
@@ -62,65 +90,104 @@ extension JavaScriptValues {
             let number = JSValueToNumber(context, value, nil)
             guard number.isFinite else { return .null }
             return .number(number == 0 ? 0 : number)
-        case kJSTypeString: return .string(string(value, in: context) ?? "")
-        case kJSTypeObject: return try jsonObject(value, in: context, depth: depth)
+        case kJSTypeString: return .string(try string(value))
+        case kJSTypeObject: return try object(value, depth: depth)
         case kJSTypeBigInt: throw ConversionError(message: "a BigInt cannot be stored as JSON")
         default: return nil
         }
     }
 
-    private static func jsonObject(_ value: JSValueRef, in context: JSContextRef, depth: Int) throws(ConversionError) -> JSONValue? {
+    /// A string, counted against the budget before it is copied (its `length` does not flatten a rope).
+    private mutating func string(_ value: JSValueRef) throws(ConversionError) -> String {
+        let length = JavaScriptValues.number(property: "length", of: value, in: context) ?? 0
+        try spend(length)
+        return JavaScriptValues.string(value, in: context) ?? ""
+    }
+
+    private mutating func spend(_ characters: Double) throws(ConversionError) {
+        guard let count = CheckedNumber.integer(characters, in: 0...Int(Int32.max)), count <= remaining else {
+            throw ConversionError(
+                message: "a value of more than \(JavaScriptValues.maxCharacters) characters (strings and keys together) cannot be stored"
+            )
+        }
+        remaining -= count
+    }
+
+    private mutating func object(_ value: JSValueRef, depth: Int) throws(ConversionError) -> JSONValue? {
         var exception: JSValueRef?
-        guard let object = JSValueToObject(context, value, &exception) else { throw failure(exception, in: context) }
+        guard let object = JSValueToObject(context, value, &exception) else { throw failure(exception) }
         if JSObjectIsFunction(context, object) { return nil }
-        let toJSON = try property("toJSON", of: object, in: context)
+        let toJSON = try property("toJSON", of: object)
         if JSValueIsObject(context, toJSON), let function = JSValueToObject(context, toJSON, nil), JSObjectIsFunction(context, function) {
-            let key: [JSValueRef?] = [makeString("", in: context)]
+            let key: [JSValueRef?] = [JavaScriptValues.makeString("", in: context)]
             let result = key.withUnsafeBufferPointer { JSObjectCallAsFunction(context, function, object, 1, $0.baseAddress, &exception) }
-            guard let result, exception == nil else { throw failure(exception, in: context) }
-            return try json(result, in: context, depth: depth + 1)
+            guard let result, exception == nil else { throw failure(exception) }
+            return try read(result, depth: depth + 1)
         }
         if JSValueIsArray(context, value) {
-            let reported = JSValueToNumber(context, try property("length", of: object, in: context), nil)
-            guard let length = CheckedNumber.integer(reported, in: 0...maxArrayLength) else {
-                throw ConversionError(message: "an array longer than \(maxArrayLength) items (or with an invalid length) cannot be stored as JSON")
+            let reported = JSValueToNumber(context, try property("length", of: object), nil)
+            guard let length = CheckedNumber.integer(reported, in: 0...JavaScriptValues.maxArrayLength) else {
+                throw ConversionError(
+                    message: "an array longer than \(JavaScriptValues.maxArrayLength) items (or with an invalid length) cannot be stored as JSON"
+                )
             }
             var items: [JSONValue] = []
             items.reserveCapacity(length)
             for index in 0..<length {
                 guard let item = JSObjectGetPropertyAtIndex(context, object, UInt32(index), &exception), exception == nil else {
-                    throw failure(exception, in: context)
+                    throw failure(exception)
                 }
-                items.append(try json(item, in: context, depth: depth + 1) ?? .null)
+                items.append(try read(item, depth: depth + 1) ?? .null)
             }
             return .array(items)
         }
-        let names = JSObjectCopyPropertyNames(context, object)
-        defer { JSPropertyNameArrayRelease(names) }
         var members: [String: JSONValue] = [:]
-        for index in 0..<JSPropertyNameArrayGetCount(names) {
-            guard let name = JSPropertyNameArrayGetNameAtIndex(names, index) else { continue }
-            guard let member = JSObjectGetProperty(context, object, name, &exception), exception == nil else {
-                throw failure(exception, in: context)
-            }
-            if let converted = try json(member, in: context, depth: depth + 1) {
-                members[swiftString(name)] = converted
-            }
+        for name in try keys(of: object) {
+            try spend(Double(name.utf16.count))
+            let key = JavaScriptValues.jsString(name)
+            defer { JSStringRelease(key) }
+            guard let member = JSObjectGetProperty(context, object, key, &exception), exception == nil else { throw failure(exception) }
+            if let converted = try read(member, depth: depth + 1) { members[name] = converted }
         }
         return .object(members)
     }
 
-    private static func property(_ name: String, of object: JSObjectRef, in context: JSContextRef) throws(ConversionError) -> JSValueRef {
+    /// The object's own enumerable string keys (`Object.keys`), never inherited ones: a naive deep merge of
+    /// `{"constructor": {"prototype": {...}}}` must not store what it reached through the prototype chain.
+    private func keys(of object: JSObjectRef) throws(ConversionError) -> [String] {
+        guard let ownKeys else {
+            let names = JSObjectCopyPropertyNames(context, object)
+            defer { JSPropertyNameArrayRelease(names) }
+            return (0..<JSPropertyNameArrayGetCount(names)).compactMap { index in
+                JSPropertyNameArrayGetNameAtIndex(names, index).map(JavaScriptValues.swiftString)
+            }
+        }
+        var exception: JSValueRef?
+        let argument: [JSValueRef?] = [object]
+        guard let list = argument.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, ownKeys, nil, 1, $0.baseAddress, &exception) }),
+            exception == nil, let array = JSValueToObject(context, list, nil)
+        else { throw failure(exception) }
+        let count = JavaScriptValues.number(property: "length", of: array, in: context).flatMap {
+            CheckedNumber.integer($0, in: 0...JavaScriptValues.maxArrayLength)
+        } ?? 0
+        var names: [String] = []
+        names.reserveCapacity(count)
+        for index in 0..<count {
+            guard let name = JSObjectGetPropertyAtIndex(context, array, UInt32(index), &exception), exception == nil else { throw failure(exception) }
+            names.append(JavaScriptValues.string(name, in: context) ?? "")
+        }
+        return names
+    }
+
+    private func property(_ name: String, of object: JSObjectRef) throws(ConversionError) -> JSValueRef {
         let key = JSStringCreateWithUTF8CString(name)
         defer { JSStringRelease(key) }
         var exception: JSValueRef?
-        guard let value = JSObjectGetProperty(context, object, key, &exception), exception == nil else {
-            throw failure(exception, in: context)
-        }
+        guard let value = JSObjectGetProperty(context, object, key, &exception), exception == nil else { throw failure(exception) }
         return value
     }
 
-    private static func failure(_ exception: JSValueRef?, in context: JSContextRef) -> ConversionError {
-        ConversionError(message: exception.flatMap { string($0, in: context) } ?? "value cannot be converted to JSON")
+    private func failure(_ exception: JSValueRef?) -> ConversionError {
+        ConversionError(message: exception.flatMap { JavaScriptValues.string($0, in: context) } ?? "value cannot be converted to JSON")
     }
 }

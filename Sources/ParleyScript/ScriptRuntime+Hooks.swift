@@ -67,7 +67,7 @@ extension ScriptRuntime {
         guard let result, exception == nil else { return .failure(failure(exception, lineOffset: Self.hookHeaderLines)) }
         let state: JSONValue?
         do throws(JavaScriptValues.ConversionError) {
-            state = try JavaScriptValues.json(result, in: context)
+            state = try JavaScriptValues.json(result, in: context, ownKeys: ownKeys)
         } catch {
             return .failure(limitFailure ?? .exception(error.message))
         }

@@ -36,6 +36,8 @@ public final class ScriptRuntime {
     private var host: JSObjectRef?
     /// `run(f, args)`: calls `f` and drains the promise jobs it queued, within the call (``ContextPool``).
     private var runner: JSObjectRef?
+    /// `Object.keys` as the sandbox was made (``PreparedContext/ownKeys``).
+    private(set) var ownKeys: JSObjectRef?
     private var protected: [JSValueRef] = []
     private var compiled: [String: JSObjectRef] = [:]
     private(set) var setupFailure: String?
@@ -77,7 +79,7 @@ public final class ScriptRuntime {
     public func evaluate(_ expression: String, scope: ScriptScope) -> Result<JSONValue?, ScriptFailure> {
         call(expression: expression, scope: scope) { context, value throws(ScriptFailure) in
             do throws(JavaScriptValues.ConversionError) {
-                return try JavaScriptValues.json(value, in: context)
+                return try JavaScriptValues.json(value, in: context, ownKeys: self.ownKeys)
             } catch {
                 throw .exception(error.message)
             }
@@ -144,9 +146,9 @@ public final class ScriptRuntime {
         }
         guard var effects = pending else { return .failure(.exception("code node state lost")) }
         do throws(JavaScriptValues.ConversionError) {
-            effects.scope.input = try JavaScriptValues.json(input, in: context)?.objectValue ?? [:]
-            effects.scope.context = try JavaScriptValues.json(memory, in: context)?.objectValue ?? [:]
-            effects.scope.profile = try JavaScriptValues.json(profile, in: context)?.objectValue ?? [:]
+            effects.scope.input = try JavaScriptValues.json(input, in: context, ownKeys: ownKeys)?.objectValue ?? [:]
+            effects.scope.context = try JavaScriptValues.json(memory, in: context, ownKeys: ownKeys)?.objectValue ?? [:]
+            effects.scope.profile = try JavaScriptValues.json(profile, in: context, ownKeys: ownKeys)?.objectValue ?? [:]
         } catch {
             return .failure(limitFailure ?? .exception(error.message))
         }
@@ -243,9 +245,10 @@ public final class ScriptRuntime {
         context = prepared.context
         host = prepared.host
         runner = prepared.runner
+        ownKeys = prepared.ownKeys
         let context = prepared.context
         // The pool protected these for us; they are released with the context in deinit.
-        protected += [prepared.host, prepared.configure, prepared.runner]
+        protected += [prepared.host, prepared.configure, prepared.runner, prepared.ownKeys]
         budget.arm(prepared.group)
         budget.start()
         JSObjectSetPrivate(prepared.host, Unmanaged.passUnretained(self).toOpaque())
@@ -296,7 +299,7 @@ public final class ScriptRuntime {
             var data: JSONValue?
             if let value = argument(2) {
                 do {
-                    data = try JavaScriptValues.json(value, in: context)
+                    data = try JavaScriptValues.json(value, in: context, ownKeys: ownKeys)
                 } catch {
                     return fail("api.say: data is not JSON: \(error.message)")
                 }
@@ -408,13 +411,16 @@ final class PreparedContext: @unchecked Sendable {
     let configure: JSObjectRef
     /// `run(f, args)`: `f(...args)`, then every promise job queued meanwhile, inside the same call (``ScriptBudget``).
     let runner: JSObjectRef
+    /// The real `Object.keys`, whatever a script later does to the global: values are read back by their own keys.
+    let ownKeys: JSObjectRef
 
-    init(group: JSContextGroupRef, context: JSGlobalContextRef, host: JSObjectRef, configure: JSObjectRef, runner: JSObjectRef) {
+    init(group: JSContextGroupRef, context: JSGlobalContextRef, host: JSObjectRef, configure: JSObjectRef, runner: JSObjectRef, ownKeys: JSObjectRef) {
         self.group = group
         self.context = context
         self.host = host
         self.configure = configure
         self.runner = runner
+        self.ownKeys = ownKeys
     }
 
     /// The runner's source: made before any flow script runs, so it holds the real `Reflect.apply`; the drain
@@ -462,10 +468,15 @@ final class PreparedContext: @unchecked Sendable {
             let made = drain.withUnsafeBufferPointer({ JSObjectCallAsFunction(context, factory, nil, 1, $0.baseAddress, &exception) }),
             exception == nil, let runner = JSValueToObject(context, made, nil)
         else { return fail(exception) }
-        JSValueProtect(context, host)
-        JSValueProtect(context, configure)
-        JSValueProtect(context, runner)
-        return .success(PreparedContext(group: group, context: context, host: host, configure: configure, runner: runner))
+        let keysScript = JavaScriptValues.jsString("Object.keys")
+        defer { JSStringRelease(keysScript) }
+        guard let ownKeys = JSEvaluateScript(context, keysScript, nil, nil, 1, &exception).flatMap({ JSValueToObject(context, $0, nil) }),
+            exception == nil
+        else { return fail(exception) }
+        for value in [host, configure, runner, ownKeys] { JSValueProtect(context, value) }
+        return .success(
+            PreparedContext(group: group, context: context, host: host, configure: configure, runner: runner, ownKeys: ownKeys)
+        )
     }
 }
 

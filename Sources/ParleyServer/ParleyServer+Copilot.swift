@@ -81,8 +81,10 @@ extension ParleyServer {
     func copilotSession(_ request: Request) async throws -> (key: SessionKey, endpoint: Endpoint, expiry: Date?) {
         let query = request.uri.queryParameters
         guard let endpoint = query.get("URLToken").flatMap(directory.endpoint(token:)) else { throw APIError.unknownEndpoint }
-        guard let userId = query.get("userId"), !userId.isEmpty else { throw APIError.invalidField("userId", "is required") }
-        guard let sessionId = query.get("sessionId"), !sessionId.isEmpty else { throw APIError.invalidField("sessionId", "is required") }
+        guard let userId = query.get("userId") else { throw APIError.invalidField("userId", "is required") }
+        guard let sessionId = query.get("sessionId") else { throw APIError.invalidField("sessionId", "is required") }
+        _ = try UserMessage.identifier(userId, "userId")
+        _ = try UserMessage.identifier(sessionId, "sessionId")
         var expiry: Date?
         if endpoint.auth == .apiKey {
             if let presented = Self.webhookKey(request) {

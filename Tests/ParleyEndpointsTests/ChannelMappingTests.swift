@@ -72,6 +72,26 @@ import Testing
         #expect(throws: APIError.invalidJSON("the body is not valid JSON")) { try JSONObjectBody(bytes: Array("nope".utf8)) }
     }
 
+    /// Issue 25: limits count UTF-8 bytes (ids) and code points (texts), never grapheme clusters.
+    @Test func lengthLimitsCountBytesAndCodePoints() throws {
+        let channel = WebhookChannel()
+        func body(user: String = "u", text: String) throws -> JSONObjectBody {
+            try JSONObjectBody(bytes: Array(JSONValue.object(["userId": .string(user), "sessionId": "s", "text": .string(text)]).canonicalJSON.utf8))
+        }
+        let accents = String(repeating: "\u{301}", count: 400_000)
+        #expect(throws: APIError.invalidField("userId", "must be at most 256 bytes (UTF-8)")) {
+            try channel.input(try body(user: "a" + accents, text: "hi"), endpoint: Self.endpoint(.webhook))
+        }
+        #expect(throws: APIError.invalidField("text", "must be at most 10000 characters (code points)")) {
+            try channel.input(try body(text: "b" + accents), endpoint: Self.endpoint(.webhook))
+        }
+        let fits = try channel.input(try body(user: String(repeating: "é", count: 128), text: String(repeating: "ü", count: 10_000)), endpoint: Self.endpoint(.webhook))
+        #expect(fits.payload.text.unicodeScalars.count == 10_000)
+        #expect(UserMessage.hasControlCharacters("a\u{202E}b"))
+        #expect(UserMessage.hasControlCharacters("a\u{85}b"))
+        #expect(!UserMessage.hasControlCharacters("Zoë 李"))
+    }
+
     @Test func eachRouteHasItsChannel() throws {
         let directory = ChannelDirectory(endpoints: [Self.endpoint(.webhook)])
         let endpoint = try #require(directory.endpoint(token: Self.token.uppercased()))

@@ -49,4 +49,47 @@ import Testing
         }
         #expect(message.contains("array"), "\(message)")
     }
+
+    /// Issue 25: a naive deep merge of `{"constructor": {"prototype": {"isAdmin": "x"}}}` reached
+    /// `Object.prototype` and stored `context.isAdmin`: values are read back by their own enumerable keys only.
+    @Test func inheritedPropertiesAreNotStored() throws {
+        let source = """
+            const merge = (target, source) => {
+              for (const key in source) {
+                if (typeof source[key] === 'object' && source[key] !== null) {
+                  if (!target[key]) target[key] = {};
+                  merge(target[key], source[key]);
+                } else {
+                  target[key] = source[key];
+                }
+              }
+            };
+            merge(context, JSON.parse('{"constructor": {"prototype": {"isAdmin": "x"}}, "name": "Ada"}'));
+            context.child = Object.create({ inherited: 1 });
+            context.child.own = 2;
+            Object.keys = () => ['fake'];
+            """
+        let effects = try runtime().run(code: source, scope: scope, nodeExists: { _ in true }).get()
+        #expect(effects.scope.context == ["name": "Ada", "child": ["own": 2]])
+    }
+
+    /// A rope costs JavaScriptCore nothing and Swift its whole length: values are counted before they are copied.
+    @Test(arguments: [
+        "context.big = 'x'.repeat(2 ** 27)",
+        "context.many = Array.from({ length: 100 }, (_, i) => 'x'.repeat(100000) + i)",
+        "context.keys = {}; const k = 'k'.repeat(100000); for (let i = 0; i < 100; i++) context.keys[k + i] = 1",
+    ])
+    func valuesOfMoreThanFourMillionCharactersAreRefused(source: String) {
+        let result = runtime().run(code: source, scope: scope, nodeExists: { _ in true })
+        guard case .failure(.exception(let message)) = result else {
+            Issue.record("expected an exception, got \(String(describing: result).prefix(200))")
+            return
+        }
+        #expect(message.contains("characters"), "\(message)")
+    }
+
+    @Test func largeButReasonableValuesAreKept() throws {
+        let effects = try runtime().run(code: "context.text = 'y'.repeat(1000000)", scope: scope, nodeExists: { _ in true }).get()
+        #expect(effects.scope.context["text"]?.stringValue?.count == 1_000_000)
+    }
 }

@@ -117,6 +117,9 @@ import Testing
             for body in [
                 #"{"userId":"u\u0000x","sessionId":"s","text":"a"}"#, #"{"userId":"u","sessionId":"s\nforged log line","text":"a"}"#,
                 #"{"userId":"u\u007f","sessionId":"s","text":"a"}"#,
+                // Issue 25: NEL, the line separator and a bidirectional override could spoof the caller's name.
+                #"{"userId":"u\u0085","sessionId":"s","text":"a"}"#, #"{"userId":"u","sessionId":"s\u2028","text":"a"}"#,
+                #"{"userId":"\u202eevil","sessionId":"s","text":"a"}"#, #"{"userId":"u\u2066x","sessionId":"s","text":"a"}"#,
             ] {
                 let answer = try await HTTP.post("\(deployment.base)/\(TestDeployment.webhookToken)", body)
                 #expect(answer.errorCode == "invalid_field", "\(body)")
@@ -127,6 +130,28 @@ import Testing
                 try await HTTP.post("\(deployment.base)/\(TestDeployment.webhookToken)", #"{"userId":"u","sessionId":"s","text":"a\u0000b"}"#).status
                     == 202
             )
+        }
+    }
+
+    /// Issue 25: one letter with 400,000 combining accents (800 KB) passed the 256-character limit of an id and made
+    /// every delivery 2.4 MB. Ids are limited in UTF-8 bytes, texts in code points.
+    @Test func lengthLimitsCountBytesAndCodePointsNotGraphemes() async throws {
+        try await TestDeployment.with { deployment, _ in
+            let url = "\(deployment.base)/\(TestDeployment.webhookToken)"
+            // (The test deployment takes bodies of up to 16 KB; ChannelMappingTests tries 800 KB.)
+            let accented = "a" + String(repeating: "\u{301}", count: 3000)
+            for (user, text) in [(accented, "hi"), (String(repeating: "é", count: 129), "hi")] {
+                let body = JSONValue.object(["userId": .string(user), "sessionId": "s", "text": .string(text)]).canonicalJSON
+                let answer = try await HTTP.post(url, body)
+                #expect(answer.status == 400, "\(answer.body.prefix(200))")
+                #expect(answer.errorCode == "invalid_field")
+            }
+            #expect(try await deployment.store.pendingInbox(limit: 10).isEmpty)
+            // At the limit: 256 bytes of id (128 two-byte letters).
+            let fits = JSONValue.object([
+                "userId": .string(String(repeating: "é", count: 128)), "sessionId": "s", "text": .string(String(repeating: "ü", count: 5000)),
+            ]).canonicalJSON
+            #expect(try await HTTP.post(url, fits).status == 202)
         }
     }
 

@@ -15,9 +15,9 @@ public struct CopilotActionChannel: Channel {
     public func input(_ body: JSONObjectBody, endpoint: Endpoint) throws(APIError) -> InboxRequest {
         let object = body.object
         let (userId, sessionId) = try UserMessage.session(object)
-        guard case .string(let tile)? = object["tile"], !tile.isEmpty, tile.count <= UserMessage.maxIdLength,
+        guard case .string(let tile)? = object["tile"], !tile.isEmpty, UserMessage.idFits(tile),
             !UserMessage.hasControlCharacters(tile)
-        else { throw .invalidField("tile", "must be a non-empty string of at most \(UserMessage.maxIdLength) characters") }
+        else { throw .invalidField("tile", "must be a non-empty string of at most \(UserMessage.maxIdLength) bytes") }
         var data: [String: JSONValue] = [:]
         switch object["data"] {
         case nil, .null?: break
