@@ -16,7 +16,8 @@ server: { host: 127.0.0.1, port: 18084 }
 store: "sqlite:parley.sqlite"
 flows: Flows
 endpoints:
-  - { name: call-assist, type: voiceCopilot, urlToken: $token, flow: call-assist }
+  # A loopback benchmark: the watcher reads the workspace with the URL alone (DESIGN 5.4.1, agentAuth: none).
+  - { name: call-assist, type: voiceCopilot, urlToken: $token, flow: call-assist, agentAuth: none }
 connections:   # the sample flows name them; nothing in this run calls them
   orders: { type: http, url: "http://127.0.0.1:9/api" }
   assistant: { type: openai, url: "http://127.0.0.1:9/v1" }

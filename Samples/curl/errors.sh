@@ -19,7 +19,7 @@ try "400 invalid_field (userId)" -X POST "$URL" -H "$JSON" --data-binary '{"sess
 try "400 invalid_field (text longer than 10,000 characters)" -X POST "$URL" -H "$JSON" \
   --data-binary "{\"userId\": \"u1\", \"sessionId\": \"s1\", \"text\": \"$(head -c 10001 /dev/zero | tr '\0' x)\"}"
 try "400 missing_text_or_data" -X POST "$URL" -H "$JSON" --data-binary '{"userId": "u1", "sessionId": "s1"}'
-try "400 invalid_field (status)" -X POST "$BASE/handover/$TOKEN/end" -H "$JSON" \
+try "401 missing_access (an agent-side route without the agent's credential)" -X POST "$BASE/handover/$TOKEN/end" -H "$JSON" \
   --data-binary '{"userId": "u1", "sessionId": "s1", "status": "done"}'
 try "415 unsupported_media_type" -X POST "$URL" -H 'Content-Type: text/plain' --data-binary 'hi'
 try "404 unknown_endpoint" -X POST "$BASE/$(printf '0%.0s' {1..64})" -H "$JSON" \

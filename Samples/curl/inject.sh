@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Inject: runs the flow of `orders` as if the user had sent the message (input.channel = "inject"), e.g. from a
 # backend event. Answer: 202 {"traceId"}; the flow's answers go to the webhook receiver.
+# An agent-side route (DESIGN 5.4.1): it needs PARLEY_ADMIN_TOKEN (the server's admin token) or WEBHOOK_KEY (a key
+# of the endpoint, `parley keys create --endpoint orders`); the URL alone answers 401 missing_access.
 set -euo pipefail
 BASE="${BASE:-http://127.0.0.1:8080}"
 TOKEN="${TOKEN:-5f2c8e0b9a4d4f6e8b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6}"   # endpoint `orders`
@@ -11,4 +13,5 @@ BODY=$(python3 -c 'import json,sys; print(json.dumps({"userId": sys.argv[1], "se
 echo "POST $BASE/inject/$TOKEN  $BODY"
 curl -sS -w '\nHTTP %{http_code}\n' -X POST "$BASE/inject/$TOKEN" \
   -H 'Content-Type: application/json' ${WEBHOOK_KEY:+-H "X-Webhook-Key: $WEBHOOK_KEY"} \
+  ${PARLEY_ADMIN_TOKEN:+-H "Authorization: Bearer $PARLEY_ADMIN_TOKEN"} \
   --data-binary "$BODY"

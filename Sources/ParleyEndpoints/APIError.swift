@@ -77,12 +77,13 @@ extension APIError {
     public static let missingAccess = APIError(
         status: 401,
         code: "missing_access",
-        message: "this workspace needs an X-Webhook-Key header or a signed access link (parley copilot link)"
+        message:
+            "this route acts for the agent: send Authorization: Bearer <adminToken>, the endpoint's X-Webhook-Key or, on the workspace, a signed access link (parley copilot link)"
     )
     public static let invalidAccess = APIError(
         status: 401,
         code: "invalid_access",
-        message: "the workspace key or access link is wrong or has expired"
+        message: "the admin token, key or access link is wrong or has expired"
     )
     public static let duplicateKeyName = APIError(
         status: 409,

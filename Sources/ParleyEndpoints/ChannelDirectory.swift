@@ -11,6 +11,9 @@ public enum ChannelRoute: String, Sendable, Hashable, CaseIterable {
     /// `POST /copilot/action?...&URLToken=..`.
     case copilotAction
 
+    /// Whether the route acts for the agent or the back office, never the end user (DESIGN §5.4.1).
+    public var isAgentSide: Bool { self != .endpoint }
+
     /// The route's path under the server, `{token}` standing for the URL token; nil for the copilot action, whose
     /// token is in the query.
     public var path: String? {

@@ -243,6 +243,12 @@ public struct Endpoint: Sendable, Hashable {
         case none, apiKey
     }
 
+    /// Whether the agent-side routes (inject, notify, the handover's message and end, the workspace) need a
+    /// credential of their own (DESIGN §5.4.1): `required` (the default), or `none` to accept the endpoint URL alone.
+    public enum AgentAuth: String, Sendable, Hashable, CaseIterable {
+        case required, none
+    }
+
     /// An HTTP target with optional Basic auth.
     public struct Target: Sendable, Hashable {
         public var url: String
@@ -286,6 +292,8 @@ public struct Endpoint: Sendable, Hashable {
     public var flow: String
     public var enabled: Bool
     public var auth: Auth
+    /// `agentAuth:`; ``AgentAuth/required`` unless the configuration opts out.
+    public var agentAuth: AgentAuth = .required
     public var webhook: Target?
     public var handover: Target?
     public var dataProtection: DataProtection

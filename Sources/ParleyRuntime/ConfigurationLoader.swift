@@ -367,7 +367,7 @@ private struct Reader {
         var flow: String?
         var endpoint = Endpoint(name: "", kind: .webhook, urlToken: "", flow: "")
         let known = [
-            "name", "type", "urlToken", "flow", "enabled", "auth", "webhook", "handover", "dataProtection", "sessionTTLMinutes", "transformer",
+            "name", "type", "urlToken", "flow", "enabled", "auth", "agentAuth", "webhook", "handover", "dataProtection", "sessionTTLMinutes", "transformer",
         ]
         for (key, keyNode, value) in pairs {
             switch key {
@@ -391,6 +391,13 @@ private struct Reader {
                     endpoint.auth = auth
                 } else {
                     fail("'auth' must be none or apiKey", at: location(value))
+                }
+            case "agentAuth":
+                guard let text = string(value, field: key) else { break }
+                if let agentAuth = Endpoint.AgentAuth(rawValue: text) {
+                    endpoint.agentAuth = agentAuth
+                } else {
+                    fail("'agentAuth' must be required or none", at: location(value))
                 }
             case "webhook": endpoint.webhook = target(value, field: key, signed: true)
             case "handover": endpoint.handover = target(value, field: key)

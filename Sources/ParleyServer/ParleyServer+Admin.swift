@@ -153,17 +153,22 @@ extension ParleyServer {
 
     /// Constant-time comparison with the configured admin token; no token configured turns the API off.
     private func authorize(_ request: Request) throws {
+        guard !configuration.server.adminToken.isEmpty else { throw APIError.adminDisabled }
+        guard adminTokenMatches(request) == true else { throw APIError.unauthorized }
+    }
+
+    /// Whether the request's `Authorization: Bearer` is the admin token (compared in constant time); nil when it sends
+    /// no bearer token or no admin token is configured.
+    func adminTokenMatches(_ request: Request) -> Bool? {
         let token = configuration.server.adminToken
-        guard !token.isEmpty else { throw APIError.adminDisabled }
         // The scheme name is case-insensitive (RFC 9110 §11.1).
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            throw APIError.unauthorized
-        }
+        guard !token.isEmpty, let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer "
+        else { return nil }
         let presented = Array(header.dropFirst("Bearer ".count).utf8)
         let expected = Array(token.utf8)
         var difference = UInt8(presented.count == expected.count ? 0 : 1)
         for index in expected.indices { difference |= expected[index] ^ (index < presented.count ? presented[index] : 0) }
-        guard difference == 0 else { throw APIError.unauthorized }
+        return difference == 0
     }
 
     private func endpoint(_ context: ParleyRequestContext) throws -> Endpoint {

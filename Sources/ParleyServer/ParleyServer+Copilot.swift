@@ -16,7 +16,9 @@ extension ParleyServer {
                 return Response(status: .movedPermanently, headers: [.location: "/copilot/\(query)"])
             }
             // The page itself needs the same access as its data, so a link without it shows no session at all.
-            if let endpoint = request.uri.queryParameters.get("URLToken").flatMap(self.directory.endpoint(token:)), endpoint.auth == .apiKey {
+            if let endpoint = request.uri.queryParameters.get("URLToken").flatMap(self.directory.endpoint(token:)),
+                endpoint.auth == .apiKey || endpoint.agentAuth == .required
+            {
                 _ = try await self.copilotSession(request)
             }
             return try self.copilotAsset("index.html", type: "text/html; charset=utf-8")
@@ -29,7 +31,7 @@ extension ParleyServer {
             return JSONResponse.make(try await self.workspaceState(key))
         }
         router.get("/copilot/events") { request, _ in
-            let (key, _, expiry) = try await self.copilotSession(request)
+            let (key, endpoint, credential) = try await self.copilotSession(request)
             if self.isShuttingDown { throw APIError.shuttingDown }
             // Subscribe before reading the stored state, so no change can fall between the two.
             let updates = self.workspaces.watch(key)
@@ -47,10 +49,10 @@ extension ParleyServer {
                     }
                     let beat = Task {
                         while !Task.isCancelled {
-                            try? await Task.sleep(for: .seconds(15))
-                            // A stream opened with a signed link ends when the link expires; the page then needs a
-                            // new link (its reconnect gets 401 invalid_access).
-                            if let expiry, Date() >= expiry {
+                            try? await Task.sleep(for: self.eventKeepAlive)
+                            // A stream opened with a signed link ends when the link expires, one opened with a key when
+                            // the key is revoked; the page then needs a new link (its reconnect gets 401).
+                            guard await self.stillAuthorized(credential, endpoint: endpoint) else {
                                 feed.finish()
                                 return
                             }
@@ -74,31 +76,26 @@ extension ParleyServer {
     }
 
     /// The session of a workspace request: `userId`, `sessionId` and the `URLToken` of any endpoint (every
-    /// endpoint keeps a workspace). On endpoints with `auth: apiKey` the request must carry an active
-    /// `X-Webhook-Key` or a signed `access` link for this session (``WorkspaceLink``).
-    ///
-    /// - Returns: the session, its endpoint, and when access came from a signed link, the link's expiry.
-    func copilotSession(_ request: Request) async throws -> (key: SessionKey, endpoint: Endpoint, expiry: Date?) {
+    /// endpoint keeps a workspace), and how the request may act for the agent (``authorizeAgent(_:endpoint:session:)``:
+    /// the admin token, an endpoint key or the session's signed `access` link).
+    func copilotSession(_ request: Request) async throws -> (key: SessionKey, endpoint: Endpoint, credential: AgentCredential) {
         let query = request.uri.queryParameters
         guard let endpoint = query.get("URLToken").flatMap(directory.endpoint(token:)) else { throw APIError.unknownEndpoint }
         guard let userId = query.get("userId") else { throw APIError.invalidField("userId", "is required") }
         guard let sessionId = query.get("sessionId") else { throw APIError.invalidField("sessionId", "is required") }
         _ = try UserMessage.identifier(userId, "userId")
         _ = try UserMessage.identifier(sessionId, "sessionId")
-        var expiry: Date?
-        if endpoint.auth == .apiKey {
-            if let presented = Self.webhookKey(request) {
-                guard try await keyMatches(presented, endpoint: endpoint) else { throw APIError.invalidAccess }
-            } else if let access = query.get("access"), !access.isEmpty {
-                let secret = try await workspaceLinkSecret()
-                guard WorkspaceLink.accepts(access, secret: secret, endpoint: endpoint.name, userId: userId, sessionId: sessionId, now: Date())
-                else { throw APIError.invalidAccess }
-                expiry = WorkspaceLink.expiry(of: access)
-            } else {
-                throw APIError.missingAccess
-            }
+        let credential = try await authorizeAgent(request, endpoint: endpoint, session: (userId, sessionId))
+        return (SessionKey(endpoint: endpoint.name, userId: userId, sessionId: sessionId), endpoint, credential)
+    }
+
+    /// Whether a workspace stream may go on: a link until it expires, a key until it is revoked.
+    func stillAuthorized(_ credential: AgentCredential, endpoint: Endpoint) async -> Bool {
+        switch credential {
+        case .admin, .url: true
+        case .link(let expiry): Date() < expiry
+        case .key(let key): (try? await keyMatches(key, endpoint: endpoint)) == true
         }
-        return (SessionKey(endpoint: endpoint.name, userId: userId, sessionId: sessionId), endpoint, expiry)
     }
 
     /// `POST /copilot/action?...`: `{tile, data}` from the workspace runs the endpoint's flow (channel `copilot`).

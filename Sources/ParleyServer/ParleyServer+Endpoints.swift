@@ -18,7 +18,9 @@ extension ParleyServer {
         }
         return try await counted(endpoint) {
             try await self.checkOpen(endpoint)
-            if endpoint.auth == .apiKey {
+            if route.isAgentSide {
+                _ = try await self.authorizeAgent(request, endpoint: endpoint, session: nil)
+            } else if endpoint.auth == .apiKey {
                 guard let presented = Self.webhookKey(request) else { throw APIError.missingAPIKey }
                 guard try await self.keyMatches(presented, endpoint: endpoint) else { throw APIError.invalidAPIKey }
             }
@@ -111,6 +113,48 @@ extension ParleyServer {
     func checkOpen(_ endpoint: Endpoint) async throws {
         if isShuttingDown { throw APIError.shuttingDown }
         guard endpoint.enabled else { throw APIError.endpointDisabled }
+    }
+
+    /// How an agent-side request proved who it acts for (DESIGN §5.4.1).
+    enum AgentCredential: Sendable, Equatable {
+        /// The admin token.
+        case admin
+        /// An active API key of the endpoint; a workspace stream re-checks it on every keep-alive.
+        case key(String)
+        /// A signed workspace link for the session, valid until its expiry.
+        case link(expiry: Date)
+        /// The endpoint URL alone (`agentAuth: none`).
+        case url
+    }
+
+    /// DESIGN §5.4.1: inject, notify, the handover's message and end, and the workspace act for the agent, so the
+    /// endpoint URL alone never authorises them. They take the admin token (`Authorization: Bearer`), an active
+    /// `X-Webhook-Key` of the endpoint, or, on the workspace routes (`session` given), the session's signed `access`
+    /// link; the URL alone only with `agentAuth: none` (and, on `auth: apiKey` endpoints, the key as before).
+    ///
+    /// - Throws: `401 invalid_access` for a wrong token or link (`invalid_api_key` for a wrong key outside the
+    ///   workspace); without any credential `401 missing_api_key` on `auth: apiKey` endpoints outside the workspace,
+    ///   else `401 missing_access`.
+    func authorizeAgent(_ request: Request, endpoint: Endpoint, session: (userId: String, sessionId: String)?) async throws -> AgentCredential {
+        if let admin = adminTokenMatches(request) {
+            guard admin else { throw APIError.invalidAccess }
+            return .admin
+        }
+        if let presented = Self.webhookKey(request) {
+            guard try await keyMatches(presented, endpoint: endpoint) else {
+                throw session == nil ? APIError.invalidAPIKey : APIError.invalidAccess
+            }
+            return .key(presented)
+        }
+        if let session, let access = request.uri.queryParameters.get("access"), !access.isEmpty {
+            let secret = try await workspaceLinkSecret()
+            guard WorkspaceLink.accepts(access, secret: secret, endpoint: endpoint.name, userId: session.userId, sessionId: session.sessionId, now: Date()),
+                let expiry = WorkspaceLink.expiry(of: access)
+            else { throw APIError.invalidAccess }
+            return .link(expiry: expiry)
+        }
+        if endpoint.agentAuth == .none, endpoint.auth == .none { return .url }
+        throw endpoint.auth == .apiKey && session == nil ? APIError.missingAPIKey : APIError.missingAccess
     }
 
     /// The `X-Webhook-Key` header, when one is sent.

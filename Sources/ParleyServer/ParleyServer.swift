@@ -35,6 +35,8 @@ public final class ParleyServer: Sendable {
     private let shuttingDown = Atomic<Bool>(false)
     /// How long a REST request waits for its turn.
     let restTimeout: Duration
+    /// How often a workspace event stream sends a keep-alive and checks that its credential still holds.
+    let eventKeepAlive: Duration
     /// Wakes the delivery loop (the runtime's `onCommit`): also called when dead letters are re-driven.
     let wakeDelivery: @Sendable () -> Void
 
@@ -48,12 +50,14 @@ public final class ParleyServer: Sendable {
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         settings: Runtime.Settings = Runtime.Settings(),
         logger: Logger = Logger(label: "parley"),
-        restTimeout: Duration = .seconds(30)
+        restTimeout: Duration = .seconds(30),
+        eventKeepAlive: Duration = .seconds(15)
     ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
         self.restTimeout = restTimeout
+        self.eventKeepAlive = eventKeepAlive
         self.metrics = ServerMetrics(registry: registry)
         self.wakeDelivery = settings.onCommit
         let workspaces = WorkspaceHub()

@@ -103,6 +103,14 @@ struct ServeCommand: AsyncParsableCommand {
                 if port == 0, served.server.baseURL == "http://\(host):0" { served.server.baseURL = "http://\(host):\(bound)" }
                 for endpoint in served.endpoints {
                     FileHandleOutput.standardError("parley: endpoint \(endpoint.name) (\(endpoint.kind.rawValue)): \(served.endpointURL(endpoint))")
+                    if endpoint.agentAuth == .none, endpoint.auth == .none {
+                        // DESIGN §5.4.1: anyone with the URL may then act for the agent.
+                        FileHandleOutput.standardError(
+                            "parley: warning: endpoint \(endpoint.name) has agentAuth: none: anyone who knows its URL may inject, notify, "
+                                + "message as the agent and read its workspaces; use it on a trusted network only"
+                        )
+                        logger.warning("agentAuth none", metadata: ["endpoint": "\(endpoint.name)"])
+                    }
                 }
             },
             logger: logger

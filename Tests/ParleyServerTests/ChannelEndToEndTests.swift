@@ -139,12 +139,12 @@ struct ChannelEndToEndTests {
 
             // Inject and notify have their own hooks: inject runs the flow, notify only delivers; both map out too.
             let inject = #"{"who":"u3","thread":"s3","say":"hello"}"#
-            #expect(try await HTTP.post("\(server.base)/inject/\(TestDeployment.transformerToken)", inject).status == 202)
+            #expect(try await HTTP.post("\(server.base)/inject/\(TestDeployment.transformerToken)", inject, headers: TestDeployment.agent).status == 202)
             #expect(
-                try await HTTP.post("\(server.base)/notify/\(TestDeployment.transformerToken)", #"{"who":"u3","thread":"s3","say":"shipped"}"#).status
+                try await HTTP.post("\(server.base)/notify/\(TestDeployment.transformerToken)", #"{"who":"u3","thread":"s3","say":"shipped"}"#, headers: TestDeployment.agent).status
                     == 202
             )
-            #expect(try await HTTP.post("\(server.base)/notify/\(TestDeployment.transformerToken)", #"{"quiet":true}"#).json?["ignored"] == true)
+            #expect(try await HTTP.post("\(server.base)/notify/\(TestDeployment.transformerToken)", #"{"quiet":true}"#, headers: TestDeployment.agent).json?["ignored"] == true)
             #expect(
                 await receiver.waitUntil {
                     $0.filter { $0.bodyText.contains("injected hello") || $0.bodyText.contains("notice: shipped") }.count == 2

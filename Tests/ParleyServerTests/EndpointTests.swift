@@ -180,13 +180,15 @@ import Testing
         try await withDeployment { deployment, receiver in
             let inject = try await HTTP.post(
                 "\(deployment.base)/inject/\(TestDeployment.webhookToken)",
-                HTTP.message(session: "n1", text: "from CRM")
+                HTTP.message(session: "n1", text: "from CRM"),
+                headers: TestDeployment.agent
             )
             #expect(inject.status == 202)
             #expect(inject.json?["traceId"]?.stringValue?.hasPrefix("endpoint-inject-") == true)
             let notify = try await HTTP.post(
                 "\(deployment.base)/notify/\(TestDeployment.webhookToken)",
-                HTTP.message(session: "n1", text: "Your parcel left")
+                HTTP.message(session: "n1", text: "Your parcel left"),
+                headers: TestDeployment.agent
             )
             #expect(notify.status == 202)
             #expect(await receiver.waitUntil { $0.count == 2 })
@@ -194,7 +196,7 @@ import Testing
             let entries = try await deployment.store.transcript(SessionKey(endpoint: "web", userId: "u1", sessionId: "n1"))
             #expect(entries.count == 1)
             #expect(entries.first?.entry.contains(#""channel":"inject""#) == true)
-            #expect(try await HTTP.post("\(deployment.base)/notify/\(TestDeployment.webhookToken)", #"{"userId":"u1"}"#).errorCode == "invalid_field")
+            #expect(try await HTTP.post("\(deployment.base)/notify/\(TestDeployment.webhookToken)", #"{"userId":"u1"}"#, headers: TestDeployment.agent).errorCode == "invalid_field")
         }
     }
 
@@ -226,13 +228,13 @@ import Testing
 
             // The agent answers the user, then ends the handover: the flow resumes after the handover node.
             let agentMessage = #"{"userId":"u1","sessionId":"h1","text":"Hi, I am Grace."}"#
-            #expect(try await HTTP.post("\(base)/handover/\(token)/message", agentMessage).status == 202)
-            #expect(try await HTTP.post("\(base)/handover/\(token)/end", #"{"userId":"u1","sessionId":"h1","status":"completed"}"#).status == 202)
+            #expect(try await HTTP.post("\(base)/handover/\(token)/message", agentMessage, headers: TestDeployment.agent).status == 202)
+            #expect(try await HTTP.post("\(base)/handover/\(token)/end", #"{"userId":"u1","sessionId":"h1","status":"completed"}"#, headers: TestDeployment.agent).status == 202)
             #expect(await receiver.waitUntil { $0.filter { $0.path == "/user" }.count == 4 })
             let user = await receiver.requests.filter { $0.path == "/user" }
             #expect(user.map { $0.text ?? "" } == ["Hello Ada", "Connecting you with a colleague.", "Hi, I am Grace.", "Back after completed"])
             #expect(user.map { $0.source ?? "" } == ["bot", "bot", "agent", "bot"])
-            let bad = try await HTTP.post("\(base)/handover/\(token)/end", #"{"userId":"u1","sessionId":"h1","status":"done"}"#)
+            let bad = try await HTTP.post("\(base)/handover/\(token)/end", #"{"userId":"u1","sessionId":"h1","status":"done"}"#, headers: TestDeployment.agent)
             #expect(bad.errorCode == "invalid_field")
         }
     }

@@ -82,16 +82,16 @@ enum HostileBody {
         Route(method: .POST, path: "/\(TestDeployment.disabledToken)", fields: ["userId", "sessionId", "text"]),
         Route(method: .POST, path: "/\(TestDeployment.voiceToken)", fields: ["userId", "sessionId", "text", "speaker", "final", "data"]),
         Route(method: .POST, path: "/\(TestDeployment.voiceToken)", fields: speech),
-        Route(method: .POST, path: "/inject/\(TestDeployment.webhookToken)", fields: ["userId", "sessionId", "text", "data"]),
-        Route(method: .POST, path: "/notify/\(TestDeployment.webhookToken)", fields: ["userId", "sessionId", "text", "data"]),
-        Route(method: .POST, path: "/handover/\(TestDeployment.agentToken)/message", fields: ["userId", "sessionId", "text", "data"]),
-        Route(method: .POST, path: "/handover/\(TestDeployment.agentToken)/end", fields: ["userId", "sessionId", "status"]),
+        Route(method: .POST, path: "/inject/\(TestDeployment.webhookToken)", fields: ["userId", "sessionId", "text", "data"], admin: true),
+        Route(method: .POST, path: "/notify/\(TestDeployment.webhookToken)", fields: ["userId", "sessionId", "text", "data"], admin: true),
+        Route(method: .POST, path: "/handover/\(TestDeployment.agentToken)/message", fields: ["userId", "sessionId", "text", "data"], admin: true),
+        Route(method: .POST, path: "/handover/\(TestDeployment.agentToken)/end", fields: ["userId", "sessionId", "status"], admin: true),
         Route(method: .POST, path: "/\(TestDeployment.deskToken)", fields: ["userId", "sessionId", "text", "data"]),
         Route(method: .POST, path: "/api/v1/endpoints/web/keys", fields: ["name"], admin: true),
         Route(method: .POST, path: "/api/v1/outbox/retry", fields: ["ids"], admin: true),
         Route(method: .GET, path: "/api/v1/sessions", fields: ["limit", "endpoint"], admin: true),
         Route(method: .GET, path: "/api/v1/outbox", fields: ["limit", "status"], admin: true),
-        Route(method: .GET, path: "/copilot/state", fields: ["userId", "sessionId", "URLToken"]),
+        Route(method: .GET, path: "/copilot/state", fields: ["userId", "sessionId", "URLToken"], admin: true),
     ]
 
     static func request(round: Int, using random: inout SeededGenerator) -> Request {

@@ -93,7 +93,8 @@ import Testing
             // An agent's message needs its text (DESIGN 5.4).
             let agent = try await HTTP.post(
                 "\(base)/handover/\(TestDeployment.agentToken)/message",
-                #"{"userId":"u","sessionId":"s","data":{"a":1}}"#
+                #"{"userId":"u","sessionId":"s","data":{"a":1}}"#,
+                headers: TestDeployment.agent
             )
             #expect(agent.errorCode == "invalid_field")
             #expect(agent.json?["error"]?["message"]?.stringValue?.hasPrefix("text:") == true)
@@ -189,7 +190,8 @@ import Testing
             #expect(
                 try await HTTP.post(
                     "\(deployment.base)/handover/\(TestDeployment.deskToken)/end",
-                    #"{"userId":"u1","sessionId":"d1","status":"completed"}"#
+                    #"{"userId":"u1","sessionId":"d1","status":"completed"}"#,
+                    headers: TestDeployment.agent
                 ).status == 202
             )
             #expect(await receiver.waitUntil { $0.contains { $0.path == "/desk" && $0.text == "Back after completed" } })

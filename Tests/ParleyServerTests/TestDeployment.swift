@@ -104,6 +104,8 @@ final class TestDeployment: Sendable {
     /// whole test run holds them.
     static let adminToken = "admin-9c2b-never-logged"
     static let webhookPassword = "pw-5e1d-never-logged"
+    /// Headers of a request acting for the agent (DESIGN §5.4.1): JSON with the admin token.
+    static let agent = ["Content-Type": "application/json", "Authorization": "Bearer \(adminToken)"]
 
     let folder: URL
     let port: Int
@@ -208,7 +210,8 @@ final class TestDeployment: Sendable {
             // Poison inputs die after two quick tries, so tests see dead inputs within a second or two.
             settings: Runtime.Settings(onCommit: { delivery.wake() }, poison: PoisonPolicy(maxAttempts: 2, initialBackoff: 0.1)),
             logger: logger,
-            restTimeout: .seconds(10)
+            restTimeout: .seconds(10),
+            eventKeepAlive: .milliseconds(200)
         )
         try await server.runtime.saveFlowVersion(files: FlowFiles.texts(loaded.files))
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -20,7 +20,8 @@ import Testing
     private func state(_ deployment: TestDeployment, user: String = "+4930123", session: String) async throws -> JSONValue {
         let answer = try await HTTP.send(
             .get,
-            "\(deployment.base)/copilot/state?userId=\(user)&sessionId=\(session)&URLToken=\(TestDeployment.voiceToken)"
+            "\(deployment.base)/copilot/state?userId=\(user)&sessionId=\(session)&URLToken=\(TestDeployment.voiceToken)",
+            headers: TestDeployment.agent
         )
         #expect(answer.status == 200, "\(answer.body)")
         return try #require(answer.json)
@@ -148,7 +149,7 @@ import Testing
             #expect(unknown.status == 404)
             #expect(unknown.errorCode == "unknown_endpoint")
             // Every endpoint keeps a workspace (DESIGN §5.5): a chat session's is empty until a copilot node runs.
-            let chat = try await HTTP.send(.get, "\(deployment.base)/copilot/state?userId=u&sessionId=s&URLToken=\(TestDeployment.webhookToken)")
+            let chat = try await HTTP.send(.get, "\(deployment.base)/copilot/state?userId=u&sessionId=s&URLToken=\(TestDeployment.webhookToken)", headers: TestDeployment.agent)
             #expect(chat.status == 200)
             #expect(chat.json?["tiles"] == .object([:]))
         }
@@ -160,6 +161,7 @@ import Testing
                 url: "\(deployment.base)/copilot/events?userId=%2B4930123&sessionId=call-3&URLToken=\(TestDeployment.voiceToken)"
             )
             request.method = .GET
+            request.headers.add(name: "Authorization", value: "Bearer \(TestDeployment.adminToken)")
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             #expect(response.status.code == 200)
             #expect(response.headers.first(name: "content-type") == "text/event-stream")

@@ -40,7 +40,11 @@ session="browser-$$"
 # The page watches while the call plays in (8x faster than real time).
 python3 Samples/play_call.py --base "$base" --token "$token" --speed 8 --session "$session" --quiet Samples/calls/insurance-call.jsonl &
 player=$!
-python3 Tests/browser/check_workspace.py --base "$base" --token "$token" --user "+15083084809" --session "$session" \
+# The agent opens the workspace with the signed link `parley copilot link` prints (DESIGN 5.4.1: the URL alone is
+# not enough); baseURL has port 0 here, so the link's path goes under the real base.
+raw=$(cd "$work" && "$OLDPWD/$parley" copilot link --config parley.yaml --endpoint call-assist --user "+15083084809" --session "$session")
+case "$raw" in http://*/copilot/\?*access=*) ;; *) echo "not a workspace link: $raw" >&2; exit 1 ;; esac
+python3 Tests/browser/check_workspace.py --url "$base/${raw#*://*/}" \
   --out "${BROWSER_OUT:-$work/out}" --wait 60 \
   --expect-tile sentiment=sentiment --expect-tile identity=identity --expect-tile offer=adaptiveCard \
   --expect-tile checklist=html --expect-tile crm=iframe --expect-tile next-action=nextAction \

@@ -163,7 +163,7 @@ done
 
 # The copilot event stream must send the current workspace at once (the fuzzing below reads one event per
 # request and would not notice a stream that sends nothing).
-events=$(curl --silent --max-time 3 "$base/copilot/events?userId=u1&sessionId=s1&URLToken=$voice_token" || true)
+events=$(curl --silent --max-time 3 "${admin[@]}" "$base/copilot/events?userId=u1&sessionId=s1&URLToken=$voice_token" || true)
 if [[ $events != "event: state"$'\n'"data: {"* ]]; then
     echo "fuzz: GET /copilot/events sent no state event within 3 s; got: ${events:0:200}" >&2
     exit 1
