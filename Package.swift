@@ -189,6 +189,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "parley-outbox-bench",
+            dependencies: ["ParleyStore", "ParleySQLite"],
+            path: "Benchmarks/outbox-drain",
+            exclude: ["run.sh"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "parley-effect-bench",
             dependencies: [
                 "ParleyEngine", "ParleyFlows", "ParleyRuntime",

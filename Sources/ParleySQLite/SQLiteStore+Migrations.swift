@@ -208,6 +208,59 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v6-outbox-heads") { db in
+            try db.execute(
+                sql: """
+                    -- Each session's oldest pending message (its head, the only one that may be sent) and when it is
+                    -- due, kept by triggers as messages are queued, delivered, retried, given up, revived or erased.
+                    -- Finding the due messages and the next due time reads this table through its index instead
+                    -- of scanning every pending message (issue 25: 0.4 s a pass with 315,000 waiting).
+                    CREATE TABLE outbox_heads (
+                        endpoint TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        session_id TEXT NOT NULL,
+                        message_id INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        PRIMARY KEY (endpoint, user_id, session_id)
+                    ) WITHOUT ROWID;
+                    -- dueMessages and nextDueDate, per endpoint (a paused endpoint's heads are never walked).
+                    CREATE INDEX outbox_heads_due ON outbox_heads (endpoint, next_attempt_at, message_id);
+                    INSERT INTO outbox_heads (endpoint, user_id, session_id, message_id, next_attempt_at)
+                        SELECT o.endpoint, o.user_id, o.session_id, o.id, o.next_attempt_at FROM outbox AS o
+                        WHERE o.status = 'pending' AND NOT EXISTS (
+                            SELECT 1 FROM outbox AS earlier
+                            WHERE earlier.status = 'pending' AND earlier.endpoint = o.endpoint AND earlier.user_id = o.user_id
+                                AND earlier.session_id = o.session_id AND earlier.id < o.id
+                        );
+                    -- A queued message is its session's head when the session has none (ids only grow).
+                    CREATE TRIGGER outbox_heads_insert AFTER INSERT ON outbox WHEN NEW.status = 'pending' BEGIN
+                        INSERT INTO outbox_heads (endpoint, user_id, session_id, message_id, next_attempt_at)
+                            VALUES (NEW.endpoint, NEW.user_id, NEW.session_id, NEW.id, NEW.next_attempt_at)
+                            ON CONFLICT (endpoint, user_id, session_id) DO NOTHING;
+                    END;
+                    -- Delivered, retried, dead or revived: the session's head is looked up again.
+                    CREATE TRIGGER outbox_heads_update AFTER UPDATE OF status, next_attempt_at ON outbox BEGIN
+                        DELETE FROM outbox_heads
+                            WHERE endpoint = NEW.endpoint AND user_id = NEW.user_id AND session_id = NEW.session_id;
+                        INSERT INTO outbox_heads (endpoint, user_id, session_id, message_id, next_attempt_at)
+                            SELECT endpoint, user_id, session_id, id, next_attempt_at FROM outbox
+                            WHERE status = 'pending' AND endpoint = NEW.endpoint AND user_id = NEW.user_id
+                                AND session_id = NEW.session_id
+                            ORDER BY id LIMIT 1;
+                    END;
+                    -- A pending message erased (a data subject's erasure): the same.
+                    CREATE TRIGGER outbox_heads_delete AFTER DELETE ON outbox WHEN OLD.status = 'pending' BEGIN
+                        DELETE FROM outbox_heads
+                            WHERE endpoint = OLD.endpoint AND user_id = OLD.user_id AND session_id = OLD.session_id;
+                        INSERT INTO outbox_heads (endpoint, user_id, session_id, message_id, next_attempt_at)
+                            SELECT endpoint, user_id, session_id, id, next_attempt_at FROM outbox
+                            WHERE status = 'pending' AND endpoint = OLD.endpoint AND user_id = OLD.user_id
+                                AND session_id = OLD.session_id
+                            ORDER BY id LIMIT 1;
+                    END;
+                    """
+            )
+        }
         return migrator
     }()
 }

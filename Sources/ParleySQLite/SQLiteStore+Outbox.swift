@@ -5,29 +5,43 @@ import ParleyStore
 // The outbox: in-order delivery per session, retries and dead letters.
 
 extension SQLiteStore {
-    /// Pending messages with no earlier pending message in their session, of endpoints that are not paused: the only
-    /// ones that may be sent.
-    private static let sessionHeads = """
-        o.status = 'pending' AND NOT EXISTS (
-            SELECT 1 FROM outbox AS earlier
-            WHERE earlier.status = 'pending' AND earlier.endpoint = o.endpoint AND earlier.user_id = o.user_id
-                AND earlier.session_id = o.session_id AND earlier.id < o.id
-        ) AND NOT EXISTS (SELECT 1 FROM endpoint_pauses AS p WHERE p.endpoint = o.endpoint)
+    /// The endpoints that have pending messages, from ``outbox_heads``' index, one jump each.
+    private static let endpointsWithHeads = """
+        WITH RECURSIVE names(endpoint) AS (
+            SELECT (SELECT MIN(endpoint) FROM outbox_heads)
+            UNION ALL
+            SELECT (SELECT MIN(endpoint) FROM outbox_heads WHERE endpoint > names.endpoint) FROM names WHERE names.endpoint IS NOT NULL
+        )
+        SELECT endpoint FROM names WHERE endpoint IS NOT NULL
         """
+
+    /// The endpoints whose sessions' heads may be offered: those with pending messages, less the paused ones.
+    private static func offeredEndpoints(_ db: Database, excluding: Set<String>) throws -> [String] {
+        let paused = Set(try String.fetchAll(db, sql: "SELECT endpoint FROM endpoint_pauses"))
+        return try String.fetchAll(db, sql: endpointsWithHeads).filter { !paused.contains($0) && !excluding.contains($0) }
+    }
 
     public func dueMessages(now: Date, limit: Int) async throws -> [OutgoingMessage] {
         try await dueMessages(now: now, limit: limit, excluding: [])
     }
 
+    /// Each offered endpoint's earliest due session heads (``outbox_heads``, through its index), oldest first: the
+    /// cost of a pass grows with the endpoints and `limit`, not with the messages waiting (issue 25), and a paused
+    /// endpoint's backlog is never walked.
     private func dueMessages(now: Date, limit: Int, excluding: Set<String>) async throws -> [OutgoingMessage] {
-        let excluded = excluding.sorted()
-        let filter = excluded.isEmpty ? "" : "AND o.endpoint NOT IN (\(Array(repeating: "?", count: excluded.count).joined(separator: ", ")))"
+        guard limit > 0 else { return [] }
         return try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT o.* FROM outbox AS o WHERE \(Self.sessionHeads) AND o.next_attempt_at <= ? \(filter) ORDER BY o.id LIMIT ?",
-                arguments: StatementArguments([now.storeMilliseconds] as [any DatabaseValueConvertible] + excluded + [max(limit, 0)])
-            ).map(OutgoingMessage.init(row:))
+            var due: [OutgoingMessage] = []
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT o.* FROM outbox_heads AS h JOIN outbox AS o ON o.id = h.message_id
+                    WHERE h.endpoint = ? AND h.next_attempt_at <= ? ORDER BY h.next_attempt_at, h.message_id LIMIT ?
+                    """
+            )
+            for endpoint in try Self.offeredEndpoints(db, excluding: excluding) {
+                due += try Row.fetchAll(statement, arguments: [endpoint, now.storeMilliseconds, limit]).map(OutgoingMessage.init(row:))
+            }
+            return Array(due.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.prefix(limit))
         }
     }
 
@@ -44,11 +58,15 @@ extension SQLiteStore {
 
     /// The earliest `nextAttemptAt` among the messages ``dueMessages(now:limit:)`` can offer: each session's oldest
     /// pending message. A later message that is due while an earlier one waits does not count, so a delivery loop
-    /// that sleeps until this date never wakes to find nothing to send.
+    /// that sleeps until this date never wakes to find nothing to send. One index lookup per endpoint.
     public func nextDueDate() async throws -> Date? {
         try await read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(o.next_attempt_at) FROM outbox AS o WHERE \(Self.sessionHeads)")
-                .map(Date.init(storeMilliseconds:))
+            let statement = try db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM outbox_heads WHERE endpoint = ?")
+            var earliest: Int64?
+            for endpoint in try Self.offeredEndpoints(db, excluding: []) {
+                if let due = try Int64.fetchOne(statement, arguments: [endpoint]) { earliest = min(earliest ?? due, due) }
+            }
+            return earliest.map(Date.init(storeMilliseconds:))
         }
     }
 
