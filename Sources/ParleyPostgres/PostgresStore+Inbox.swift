@@ -46,7 +46,9 @@ extension PostgresStore {
         let claimed = try await rows(
             """
             WITH candidates AS (
-                SELECT i.id, i.endpoint, i.user_id, i.session_id FROM inbox AS i
+                SELECT i.id, i.endpoint, i.user_id, i.session_id,
+                    row_number() OVER (PARTITION BY i.endpoint ORDER BY i.id) AS turn
+                FROM inbox AS i
                 WHERE i.status = 'pending' AND i.next_attempt_at <= \(nowMs)
                     AND NOT EXISTS (
                         SELECT 1 FROM inbox AS earlier
@@ -58,10 +60,11 @@ extension PostgresStore {
                         WHERE c.endpoint = i.endpoint AND c.user_id = i.user_id AND c.session_id = i.session_id
                             AND c.expires_at > \(nowMs)
                     )
-                ORDER BY i.id LIMIT \(sessions)
+                -- Endpoints take turns: the first due session of each endpoint, then the second of each...
+                ORDER BY turn, i.id LIMIT \(sessions)
             )
             INSERT INTO inbox_claims (endpoint, user_id, session_id, owner, expires_at)
-            SELECT endpoint, user_id, session_id, \(owner), \(untilMs) FROM candidates ORDER BY id
+            SELECT endpoint, user_id, session_id, \(owner), \(untilMs) FROM candidates ORDER BY turn, id
             ON CONFLICT (endpoint, user_id, session_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
             WHERE inbox_claims.expires_at <= \(nowMs)
             RETURNING endpoint, user_id, session_id

@@ -232,6 +232,8 @@ extension SQLiteStore {
                             WHERE earlier.status = 'pending' AND earlier.endpoint = o.endpoint AND earlier.user_id = o.user_id
                                 AND earlier.session_id = o.session_id AND earlier.id < o.id
                         );
+                    -- claimInbox: each endpoint's pending inputs in arrival order, so endpoints take turns.
+                    CREATE INDEX inbox_pending_by_endpoint ON inbox (endpoint, id) WHERE status = 'pending';
                     -- A queued message is its session's head when the session has none (ids only grow).
                     CREATE TRIGGER outbox_heads_insert AFTER INSERT ON outbox WHEN NEW.status = 'pending' BEGIN
                         INSERT INTO outbox_heads (endpoint, user_id, session_id, message_id, next_attempt_at)

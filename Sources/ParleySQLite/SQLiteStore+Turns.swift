@@ -51,20 +51,23 @@ extension SQLiteStore {
         let held = claims.sessionsHeld(now: now)
         return try await pointRead { db in
             // Each session's oldest pending input, if it is due: a session whose head waits for a retry waits whole.
-            let heads = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT i.endpoint, i.user_id, i.session_id FROM inbox AS i
-                        WHERE i.status = 'pending' AND i.next_attempt_at <= ? AND NOT EXISTS (
-                            SELECT 1 FROM inbox AS earlier
-                            WHERE earlier.status = 'pending' AND earlier.endpoint = i.endpoint AND earlier.user_id = i.user_id
-                                AND earlier.session_id = i.session_id AND earlier.id < i.id
-                        )
-                        ORDER BY i.id LIMIT ?
-                        """
-                ),
-                arguments: [now.storeMilliseconds, sessions + held]
-            ).map(\.sessionKey)
+            // Endpoints take turns (issue 25: a REST endpoint's turns waited 13-27 s behind a webhook backlog): each
+            // endpoint's heads in arrival order, then the first of every endpoint, the second of every endpoint...
+            let headsOf = try db.cachedStatement(
+                sql: """
+                    SELECT i.endpoint, i.user_id, i.session_id FROM inbox AS i
+                    WHERE i.status = 'pending' AND i.endpoint = ? AND i.next_attempt_at <= ? AND NOT EXISTS (
+                        SELECT 1 FROM inbox AS earlier
+                        WHERE earlier.status = 'pending' AND earlier.endpoint = i.endpoint AND earlier.user_id = i.user_id
+                            AND earlier.session_id = i.session_id AND earlier.id < i.id
+                    )
+                    ORDER BY i.id LIMIT ?
+                    """
+            )
+            let byEndpoint = try String.fetchAll(db, sql: Self.endpointsWithPendingInputs).map { endpoint in
+                try Row.fetchAll(headsOf, arguments: [endpoint, now.storeMilliseconds, sessions + held]).map(\.sessionKey)
+            }
+            let heads = Self.takingTurns(byEndpoint)
             let claimed = claims.claimSessions(heads, owner: owner, now: now, until: until, limit: sessions)
             let statement = try db.cachedStatement(
                 sql: "SELECT * FROM inbox WHERE status = 'pending' AND endpoint = ? AND user_id = ? AND session_id = ? ORDER BY id LIMIT ?"
@@ -72,6 +75,33 @@ extension SQLiteStore {
             return try claimed.map { key in
                 try Row.fetchAll(statement, arguments: key.arguments + [inputsPerSession]).map(InboxEntry.init(row:))
             }.filter { !$0.isEmpty }
+        }
+    }
+
+    /// The endpoints with pending inputs, from the inbox's index, one jump each.
+    private static let endpointsWithPendingInputs = """
+        WITH RECURSIVE names(endpoint) AS (
+            SELECT (SELECT MIN(endpoint) FROM inbox WHERE status = 'pending')
+            UNION ALL
+            SELECT (SELECT MIN(endpoint) FROM inbox WHERE status = 'pending' AND endpoint > names.endpoint)
+            FROM names WHERE names.endpoint IS NOT NULL
+        )
+        SELECT endpoint FROM names WHERE endpoint IS NOT NULL
+        """
+
+    /// Round robin: the first of each list, then the second of each, and so on.
+    static func takingTurns<T>(_ lists: [[T]]) -> [T] {
+        var result: [T] = []
+        result.reserveCapacity(lists.reduce(0) { $0 + $1.count })
+        var index = 0
+        while true {
+            var any = false
+            for list in lists where index < list.count {
+                result.append(list[index])
+                any = true
+            }
+            guard any else { return result }
+            index += 1
         }
     }
 

@@ -31,6 +31,25 @@ struct ClaimConformanceTests {
         }
     }
 
+    /// Issue 25: under a webhook backlog a REST endpoint's turns waited 13-27 s in arrival order. Endpoints take
+    /// turns: each claim offers the oldest due session of every endpoint before the second of any.
+    @Test(arguments: StoreBackends.all)
+    func endpointsTakeTurnsWhenSessionsAreClaimed(_ backend: StoreFactory) async throws {
+        try await backend.withStore { (store: any Store) in
+            for index in 0..<6 { _ = try await store.accept(Fixture.input(Fixture.key("w\(index)"), trace: "w\(index)")) }
+            let rest = try await store.accept(Fixture.input(Fixture.key("r0", endpoint: "rest"), trace: "r0"))
+            let voice = try await store.accept(Fixture.input(Fixture.key("v0", endpoint: "voice"), trace: "v0"))
+            let claimed = try await store.claimInbox(owner: "A", now: Fixture.t0, until: Fixture.time(30), sessions: 3, inputsPerSession: 10)
+            let endpoints = Set(claimed.compactMap { $0.first?.key.endpoint })
+            #expect(endpoints == ["web", "rest", "voice"], "\(claimed.map { $0.map(\.traceId) })")
+            #expect(claimed.flatMap { $0.map(\.id) }.contains(rest.id))
+            #expect(claimed.flatMap { $0.map(\.id) }.contains(voice.id))
+            // The rest of the web backlog follows, oldest first.
+            let next = try await store.claimInbox(owner: "A", now: Fixture.t0, until: Fixture.time(30), sessions: 2, inputsPerSession: 10)
+            #expect(next.map { $0.map(\.traceId) } == [["w1"], ["w2"]])
+        }
+    }
+
     @Test(arguments: StoreBackends.all)
     func anExpiredClaimIsTakenOverAndTheOldOwnersCommitIsRefused(_ backend: StoreFactory) async throws {
         try await backend.withStore { (store: any Store) in
