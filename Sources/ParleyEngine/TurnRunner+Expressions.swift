@@ -60,10 +60,43 @@ extension TurnRunner {
         for segment in Template(text).segments {
             switch segment {
             case .text(let literal): result += literal
-            case .expression(let expression, _): result += placeholderText(expression)
+            case .expression(let expression, _), .raw(let expression, _): result += placeholderText(expression)
             }
         }
         return result
+    }
+
+    /// Renders the `{{ }}` placeholders of a copilot `html` tile: every value is HTML-escaped, so a user's
+    /// `<script>` in `{{input.text}}` shows as text (issue 25); `{{{ expr }}}` inserts a trusted value as it is.
+    mutating func renderHTML(_ html: String) -> String {
+        guard Template.mayContainExpressions(html) else { return html }
+        var result = ""
+        for segment in Template(html).segments {
+            switch segment {
+            case .text(let literal): result += literal
+            case .expression(let expression, _): result += Self.escapingHTML(placeholderText(expression))
+            case .raw(let expression, _): result += placeholderText(expression)
+            }
+        }
+        return result
+    }
+
+    /// `&`, `<`, `>`, `"` and `'` as character references: safe in element content and quoted attributes.
+    static func escapingHTML(_ text: String) -> String {
+        guard text.contains(where: { "&<>\"'".contains($0) }) else { return text }
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count + 16)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 
     /// Renders every string inside a JSON value; a string that is exactly one `{{expr}}` takes the expression's

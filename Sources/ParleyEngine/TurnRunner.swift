@@ -219,7 +219,11 @@ struct TurnRunner {
         case .copilot(let tile):
             var fields: [String: JSONValue] = [:]
             for (key, value) in tile.fields {
-                if let rendered = renderValue(value) { fields[key] = rendered }
+                if key == "html", case .string(let html) = value {
+                    fields[key] = .string(renderHTML(html))
+                } else if let rendered = renderValue(value) {
+                    fields[key] = rendered
+                }
             }
             events.append(.copilot(TileUpdate(tile: tile.tile, type: tile.type, fields: fields)))
             return proceed(address, node, edge: node.edges.next, label: "next")

@@ -757,7 +757,7 @@ struct FlowFileParser {
         let template = Template(scalar.string)
         let origin = self.origin(of: scalar)
         for segment in template.segments {
-            if case .expression(let source, let offset) = segment {
+            if let (source, offset) = segment.expression {
                 let site = origin.shifted(by: offset, in: scalar.string)
                 if source.allSatisfy(\.isWhitespace) {
                     error(.scriptSyntax, "empty '{{ }}' expression", at: site.start)

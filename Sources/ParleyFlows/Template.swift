@@ -9,6 +9,17 @@ public struct Template: Sendable, Hashable {
         case text(String)
         /// An expression and the offset, in Unicode scalars, of its first character in the template.
         case expression(String, offset: Int)
+        /// `{{{ expression }}}`: the same, marked raw: where values are escaped (a copilot `html` tile), this one
+        /// is not. Elsewhere it renders as `{{ }}` does.
+        case raw(String, offset: Int)
+
+        /// The expression and its offset, raw or not; nil for text.
+        public var expression: (source: String, offset: Int)? {
+            switch self {
+            case .text: nil
+            case .expression(let source, let offset), .raw(let source, let offset): (source, offset)
+            }
+        }
     }
 
     public var segments: [Segment]
@@ -23,6 +34,15 @@ public struct Template: Sendable, Hashable {
         var literal = String.UnicodeScalarView()
         var index = 0
         while index < scalars.count {
+            if let (expression, end) = Self.raw(in: scalars, at: index) {
+                if !literal.isEmpty {
+                    segments.append(.text(String(literal)))
+                    literal = String.UnicodeScalarView()
+                }
+                segments.append(.raw(expression, offset: index + 3))
+                index = end
+                continue
+            }
             if scalars[index] == "{", index + 1 < scalars.count, scalars[index + 1] == "{" {
                 var end = index + 2
                 while end + 1 < scalars.count, !(scalars[end] == "}" && scalars[end + 1] == "}") { end += 1 }
@@ -47,9 +67,24 @@ public struct Template: Sendable, Hashable {
         self.unclosedOffset = unclosed
     }
 
+    /// `{{{ expression }}}` starting at `index`: the expression and the index after the closing braces.
+    private static func raw(in scalars: [Unicode.Scalar], at index: Int) -> (String, Int)? {
+        guard index + 2 < scalars.count, scalars[index] == "{", scalars[index + 1] == "{", scalars[index + 2] == "{" else { return nil }
+        var end = index + 3
+        while end + 2 < scalars.count {
+            if scalars[end] == "}", scalars[end + 1] == "}", scalars[end + 2] == "}" {
+                var expression = String.UnicodeScalarView()
+                expression.append(contentsOf: scalars[(index + 3)..<end])
+                return (String(expression), end + 3)
+            }
+            end += 1
+        }
+        return nil
+    }
+
     /// True when the text has at least one placeholder.
     public var hasExpressions: Bool {
-        segments.contains { if case .expression = $0 { true } else { false } }
+        segments.contains { $0.expression != nil }
     }
 
     /// The expression when the whole string is one placeholder (surrounding spaces allowed), else `nil`.
@@ -58,7 +93,7 @@ public struct Template: Sendable, Hashable {
             if case .text(let text) = $0 { return !text.allSatisfy(\.isWhitespace) }
             return true
         }
-        guard meaningful.count == 1, case .expression(let expression, _) = meaningful[0] else { return nil }
+        guard meaningful.count == 1, let (expression, _) = meaningful[0].expression else { return nil }
         return expression
     }
 

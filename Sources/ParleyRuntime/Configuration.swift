@@ -17,6 +17,9 @@ public struct Configuration: Sendable, Hashable {
         public var adminToken: String
         /// How long a REST request waits for its turn before `504 turn_timeout` (60 s: above the model timeout).
         public var restTimeoutSeconds: Int
+        /// Origins (`https://desk.example.com`) of agent desktops that may embed the workspace page in a frame, and
+        /// to which the page posts its actions; none by default (the page may then be framed by Parley itself only).
+        public var frameAncestors: [String] = []
 
         public init(
             host: String = "127.0.0.1",

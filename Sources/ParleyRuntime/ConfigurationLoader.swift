@@ -323,6 +323,7 @@ private struct Reader {
         var maxBodyBytes = 1_048_576
         var adminToken = ""
         var restTimeoutSeconds = 60
+        var frameAncestors: [String] = []
         for (key, keyNode, value) in mapping(node, what: "'server'") ?? [] {
             switch key {
             case "host": host = string(value, field: key) ?? host
@@ -346,10 +347,26 @@ private struct Reader {
             case "adminToken": adminToken = string(value, field: key, allowEmpty: true) ?? ""
             case "restTimeoutSeconds":
                 restTimeoutSeconds = positive(value, field: key, maximum: ConfigurationLimits.restTimeoutSeconds) ?? restTimeoutSeconds
-            default: unknown(key, at: keyNode, known: ["host", "port", "baseURL", "maxBodyBytes", "adminToken", "restTimeoutSeconds"])
+            case "frameAncestors":
+                guard case .sequence(let items) = value else {
+                    fail("'frameAncestors' must be a list of origins such as https://desk.example.com", at: location(value))
+                    break
+                }
+                for item in items {
+                    guard let origin = string(item, field: key) else { continue }
+                    if let parsed = URL(string: origin), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil,
+                        parsed.path.isEmpty || parsed.path == "/", parsed.query == nil, !origin.contains(where: { $0 == " " || $0 == ";" || $0 == "," })
+                    {
+                        frameAncestors.append(origin.hasSuffix("/") ? String(origin.dropLast()) : origin)
+                    } else {
+                        fail("'frameAncestors' items must be origins such as https://desk.example.com (a scheme and a host, no path)", at: location(item))
+                    }
+                }
+            default:
+                unknown(key, at: keyNode, known: ["host", "port", "baseURL", "maxBodyBytes", "adminToken", "restTimeoutSeconds", "frameAncestors"])
             }
         }
-        return Configuration.Server(
+        var server = Configuration.Server(
             host: host,
             port: port,
             baseURL: baseURL,
@@ -357,6 +374,8 @@ private struct Reader {
             adminToken: adminToken,
             restTimeoutSeconds: restTimeoutSeconds
         )
+        server.frameAncestors = frameAncestors
+        return server
     }
 
     private mutating func endpoint(_ node: Yams.Node) -> Endpoint? {

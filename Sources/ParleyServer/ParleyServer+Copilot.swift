@@ -21,7 +21,7 @@ extension ParleyServer {
             {
                 _ = try await self.copilotSession(request)
             }
-            return try self.copilotAsset("index.html", type: "text/html; charset=utf-8")
+            return try self.copilotPage()
         }
         router.get("/copilot/app.js") { _, _ in try self.copilotAsset("app.js", type: "text/javascript; charset=utf-8") }
         router.get("/copilot/style.css") { _, _ in try self.copilotAsset("style.css", type: "text/css; charset=utf-8") }
@@ -38,7 +38,7 @@ extension ParleyServer {
             let initial = try await self.workspaceState(key)
             return Response(
                 status: .ok,
-                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
                 body: ResponseBody { writer in
                     // One stream of everything to write, fed by the updates and a keep-alive every 15 s; the
                     // writer is used from this task only. A closed connection fails the write and ends both feeds.
@@ -123,6 +123,20 @@ extension ParleyServer {
 
     private func workspaceState(_ key: SessionKey) async throws -> JSONValue {
         Workspace(json: try await store.workspace(key).flatMap { try? JSONValue.parse($0) }).json
+    }
+
+    /// The page, told which agent desktops may embed it (`server.frameAncestors`): it posts its actions to its parent
+    /// window only at one of those origins, never to `"*"`.
+    private func copilotPage() throws -> Response {
+        guard let url = Bundle.module.url(forResource: "index.html", withExtension: nil, subdirectory: "Resources/copilot"),
+            let data = FileManager.default.contents(atPath: url.path)
+        else { throw APIError.notFound }
+        let origins = configuration.server.frameAncestors.joined(separator: " ")
+            .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        let html = String(decoding: data, as: UTF8.self)
+            .replacingOccurrences(of: #"<meta name="parley-frame-ancestors" content="">"#, with: #"<meta name="parley-frame-ancestors" content="\#(origins)">"#)
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
     private func copilotAsset(_ name: String, type: String) throws -> Response {

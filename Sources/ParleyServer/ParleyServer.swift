@@ -108,6 +108,7 @@ public final class ParleyServer: Sendable {
     /// Every route of DESIGN §5.
     public func router() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware(frameAncestors: configuration.server.frameAncestors))
         router.add(middleware: NotFoundMiddleware())
         router.get("/health") { _, _ in JSONResponse.make(["status": "ok"]) }
         router.get("/ready") { _, _ in try await self.ready() }

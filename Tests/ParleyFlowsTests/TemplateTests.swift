@@ -21,6 +21,14 @@ import Testing
         #expect(Template("plain").hasExpressions == false)
     }
 
+    @Test func tripleBracesMarkARawExpression() {
+        let template = Template("<p>{{{ context.html }}}</p>{{ x }}")
+        #expect(template.segments == [.text("<p>"), .raw(" context.html ", offset: 6), .text("</p>"), .expression(" x ", offset: 29)])
+        #expect(Template("{{{context.html}}}").singleExpression == "context.html")
+        // Without three closing braces it is an ordinary placeholder, as before.
+        #expect(Template("{{{x}}").segments.first?.expression?.source == "{x")
+    }
+
     @Test func unclosedPlaceholderStaysText() {
         let template = Template("a {{ b")
         #expect(template.segments == [.text("a {{ b")])

@@ -71,6 +71,18 @@
 
   function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
 
+  // The origin of the agent desktop embedding this page, when the server allows it (server.frameAncestors, given in
+  // the page's <meta name="parley-frame-ancestors">): the frame's parent as the browser reports it, or the one
+  // configured origin; null when there is none to trust.
+  function embedderOrigin() {
+    var meta = document.querySelector('meta[name="parley-frame-ancestors"]');
+    var allowed = ((meta && meta.getAttribute("content")) || "").split(/\s+/).filter(Boolean);
+    if (!allowed.length) return null;
+    var ancestors = window.location.ancestorOrigins;
+    if (ancestors && ancestors.length) return allowed.indexOf(ancestors[0]) >= 0 ? ancestors[0] : null;
+    return allowed.length === 1 ? allowed[0] : null;
+  }
+
   function str(v) {
     if (v === undefined || v === null) return "";
     if (typeof v === "object") return JSON.stringify(v);
@@ -769,7 +781,10 @@
       inputs: inputs,
     };
     window.dispatchEvent(new CustomEvent("parley:action", { detail: detail }));
-    if (window.parent && window.parent !== window) window.parent.postMessage(detail, "*");
+    // Only to an agent desktop the server names (server.frameAncestors), never to "*": the detail carries the
+    // session and what the agent chose.
+    var embedder = embedderOrigin();
+    if (embedder && window.parent && window.parent !== window) window.parent.postMessage(detail, embedder);
 
     // The flow gets {tile, ...action.data, ...inputs} as input.data (inputs win over the action's data).
     var merged = {};
