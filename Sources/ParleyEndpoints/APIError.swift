@@ -85,6 +85,11 @@ extension APIError {
         code: "invalid_access",
         message: "the admin token, key or access link is wrong or has expired"
     )
+    public static let tooManyStreams = APIError(
+        status: 429,
+        code: "too_many_streams",
+        message: "too many workspace event streams are open (server.maxEventStreams, maxEventStreamsPerEndpoint); retry later"
+    )
     public static let duplicateKeyName = APIError(
         status: 409,
         code: "duplicate_key_name",

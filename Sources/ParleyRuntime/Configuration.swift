@@ -20,6 +20,12 @@ public struct Configuration: Sendable, Hashable {
         /// Origins (`https://desk.example.com`) of agent desktops that may embed the workspace page in a frame, and
         /// to which the page posts its actions; none by default (the page may then be framed by Parley itself only).
         public var frameAncestors: [String] = []
+        /// How long a connection may send nothing while its request is read (or between requests) before it is
+        /// closed: slow clients cannot hold connections open forever.
+        public var idleTimeoutSeconds = 30
+        /// How many workspace event streams (`/copilot/events`) may be open at once, in all and per endpoint.
+        public var maxEventStreams = 1000
+        public var maxEventStreamsPerEndpoint = 200
 
         public init(
             host: String = "127.0.0.1",

@@ -324,6 +324,7 @@ private struct Reader {
         var adminToken = ""
         var restTimeoutSeconds = 60
         var frameAncestors: [String] = []
+        var limits = Configuration.Server()
         for (key, keyNode, value) in mapping(node, what: "'server'") ?? [] {
             switch key {
             case "host": host = string(value, field: key) ?? host
@@ -362,8 +363,21 @@ private struct Reader {
                         fail("'frameAncestors' items must be origins such as https://desk.example.com (a scheme and a host, no path)", at: location(item))
                     }
                 }
+            case "idleTimeoutSeconds":
+                limits.idleTimeoutSeconds = positive(value, field: key, maximum: ConfigurationLimits.restTimeoutSeconds) ?? limits.idleTimeoutSeconds
+            case "maxEventStreams":
+                limits.maxEventStreams = positive(value, field: key, maximum: 1_000_000) ?? limits.maxEventStreams
+            case "maxEventStreamsPerEndpoint":
+                limits.maxEventStreamsPerEndpoint = positive(value, field: key, maximum: 1_000_000) ?? limits.maxEventStreamsPerEndpoint
             default:
-                unknown(key, at: keyNode, known: ["host", "port", "baseURL", "maxBodyBytes", "adminToken", "restTimeoutSeconds", "frameAncestors"])
+                unknown(
+                    key,
+                    at: keyNode,
+                    known: [
+                        "host", "port", "baseURL", "maxBodyBytes", "adminToken", "restTimeoutSeconds", "frameAncestors", "idleTimeoutSeconds",
+                        "maxEventStreams", "maxEventStreamsPerEndpoint",
+                    ]
+                )
             }
         }
         var server = Configuration.Server(
@@ -375,6 +389,9 @@ private struct Reader {
             restTimeoutSeconds: restTimeoutSeconds
         )
         server.frameAncestors = frameAncestors
+        server.idleTimeoutSeconds = limits.idleTimeoutSeconds
+        server.maxEventStreams = limits.maxEventStreams
+        server.maxEventStreamsPerEndpoint = limits.maxEventStreamsPerEndpoint
         return server
     }
 

@@ -33,6 +33,7 @@ extension ParleyServer {
         router.get("/copilot/events") { request, _ in
             let (key, endpoint, credential) = try await self.copilotSession(request)
             if self.isShuttingDown { throw APIError.shuttingDown }
+            try self.openEventStream(endpoint.name)
             // Subscribe before reading the stored state, so no change can fall between the two.
             let updates = self.workspaces.watch(key)
             let initial = try await self.workspaceState(key)
@@ -62,12 +63,33 @@ extension ParleyServer {
                     defer {
                         pump.cancel()
                         beat.cancel()
+                        self.closeEventStream(endpoint.name)
                     }
                     try await writer.write(ByteBuffer(string: Self.event(initial)))
                     for await text in events { try await writer.write(ByteBuffer(string: text)) }
                     try await writer.finish(nil)
                 }
             )
+        }
+    }
+
+    /// Counts a new event stream of `endpoint`, or refuses it (`429 too_many_streams`) past the caps.
+    private func openEventStream(_ endpoint: String) throws {
+        let server = configuration.server
+        let opened = eventStreams.withLock { open -> Bool in
+            guard open.values.reduce(0, +) < server.maxEventStreams, open[endpoint, default: 0] < server.maxEventStreamsPerEndpoint else {
+                return false
+            }
+            open[endpoint, default: 0] += 1
+            return true
+        }
+        guard opened else { throw APIError.tooManyStreams }
+    }
+
+    private func closeEventStream(_ endpoint: String) {
+        eventStreams.withLock { open in
+            open[endpoint, default: 1] -= 1
+            if open[endpoint] == 0 { open[endpoint] = nil }
         }
     }
 

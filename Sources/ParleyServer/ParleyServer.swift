@@ -37,6 +37,9 @@ public final class ParleyServer: Sendable {
     let restTimeout: Duration
     /// How often a workspace event stream sends a keep-alive and checks that its credential still holds.
     let eventKeepAlive: Duration
+    /// Open workspace event streams, by endpoint (capped by `server.maxEventStreams` and
+    /// `maxEventStreamsPerEndpoint`).
+    let eventStreams = Mutex<[String: Int]>([:])
     /// Wakes the delivery loop (the runtime's `onCommit`): also called when dead letters are re-driven.
     let wakeDelivery: @Sendable () -> Void
 

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
+import NIOCore
 import ParleyDelivery
 import ParleyEngine
 import ParleyFlows
@@ -89,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         let port = configuration.server.port
         let app = Application(
             router: server.router(),
+            server: .http1(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount.seconds(Int64(configuration.server.idleTimeoutSeconds)))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "Parley"),
             onServerRunning: { channel in
                 // With port 0 the system picks one: report the one bound.
