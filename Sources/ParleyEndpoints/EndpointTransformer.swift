@@ -103,9 +103,14 @@ public struct EndpointTransformer: Sendable {
         ]
         var given: [SessionStorageKey: JSONValue] = [:]
         for _ in 0...Self.maxStorageLoads {
-            let runtime = ScriptRuntime(limits: limits, randomSeed: Self.seed(argument.canonicalJSON), currentTime: Runtime.timestamp(now))
+            let (limits, source, storages) = (limits, source, given)
+            // JavaScript runs off the cooperative threads (``ScriptWork``).
+            let result = await ScriptWork.run {
+                ScriptRuntime(limits: limits, randomSeed: Self.seed(argument.canonicalJSON), currentTime: Runtime.timestamp(now))
+                    .callHook(source: source, hook: hook.rawValue, argument: argument, storages: storages)
+            }
             let call: HookCall
-            switch runtime.callHook(source: source, hook: hook.rawValue, argument: argument, storages: given) {
+            switch result {
             case .success(let made): call = made
             case .failure(let failure): throw APIError.transformerFailed(hook.rawValue, failure.message)
             }
@@ -177,8 +182,12 @@ public struct EndpointTransformer: Sendable {
         ]
         let session = SessionStorageKey(userId: input.userId, sessionId: input.sessionId)
         let before = try await storage.load(key(session)) ?? .emptyObject
-        let runtime = ScriptRuntime(limits: limits, randomSeed: Self.seed(input.traceId), currentTime: input.currentTime)
-        switch runtime.callHook(source: source, hook: "handleExecutionFinished", argument: argument, storages: [session: before]) {
+        let (limits, source) = (limits, source)
+        let result = await ScriptWork.run {
+            ScriptRuntime(limits: limits, randomSeed: Self.seed(input.traceId), currentTime: input.currentTime)
+                .callHook(source: source, hook: "handleExecutionFinished", argument: argument, storages: [session: before])
+        }
+        switch result {
         case .failure(let failure):
             throw APIError.transformerFailed("handleExecutionFinished", failure.message)
         case .success(let call):

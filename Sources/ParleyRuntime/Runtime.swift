@@ -92,6 +92,9 @@ public actor Runtime {
     /// Each waiter's timeout, cancelled when the turn answers first: left to sleep out the whole timeout, one task per
     /// REST request made the server's memory grow with its request rate (`Benchmarks/footprint`).
     private var timeouts: [String: Task<Void, Never>] = [:]
+    /// Whether work arrived that no drain has looked at yet, and the drain waiting for it (``waitForArrival()``).
+    private var arrived = false
+    private var arrivalWaiter: CheckedContinuation<Void, Never>?
 
     public init(store: any Store, flows: FlowSet, endpoints: [Endpoint], router: any OutputRouter, settings: Settings = Settings()) {
         self.store = store
@@ -158,12 +161,49 @@ public actor Runtime {
         let stored = try await store.accept(entry)
         settings.failpoint("accepted")
         wakeUp?.yield()
+        noteArrival()
         return stored
     }
 
     /// Tells ``run(retryInterval:)`` to look for work now: dead inputs were re-driven.
     public func wake() {
         wakeUp?.yield()
+        noteArrival()
+    }
+
+    /// New work arrived: a drain in progress (``processPending()``) claims it at once instead of after one of its
+    /// running turns ends.
+    private func noteArrival() {
+        if let waiter = arrivalWaiter {
+            arrivalWaiter = nil
+            waiter.resume()
+        } else {
+            arrived = true
+        }
+    }
+
+    /// Returns when work arrived since the last call (at once if it did meanwhile), or when the task is cancelled.
+    private func waitForArrival() async {
+        if arrived {
+            arrived = false
+            return
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    arrivalWaiter = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.stopWaitingForArrival() }
+        }
+    }
+
+    private func stopWaitingForArrival() {
+        arrivalWaiter?.resume()
+        arrivalWaiter = nil
     }
 
     /// Accepts an input and waits until its turn is committed: the REST endpoint's synchronous answer.
@@ -216,10 +256,12 @@ public actor Runtime {
         defer { draining = false }
         var failed: Set<SessionKey> = []
         let limit = settings.maxConcurrentSessions
-        await withTaskGroup(of: (key: SessionKey, failed: Bool).self) { group in
+        arrived = false
+        await withTaskGroup(of: DrainEvent.self) { group in
             var queue: [[InboxEntry]] = []
             var next = 0
             var active = 0
+            var watching = false
             while true {
                 if next == queue.count {
                     queue = await claimBatches(free: limit - active, excluding: failed)
@@ -234,13 +276,28 @@ public actor Runtime {
                     active += 1
                     group.addTask { await self.runTurns(batch, of: key) }
                 }
-                guard active > 0, let finished = await group.next() else { continue }
-                active -= 1
-                running.remove(finished.key)
-                held.remove(finished.key)
-                if finished.failed { failed.insert(finished.key) }
-                try? await store.releaseInboxClaim(owner: settings.owner, session: finished.key)
+                // Inputs that arrive while turns run are claimed as they come, not when one of those turns ends: a
+                // turn waiting a minute on a model must not hold a new session back that long.
+                if !watching, active < limit {
+                    watching = true
+                    group.addTask {
+                        await self.waitForArrival()
+                        return .arrived
+                    }
+                }
+                guard active > 0, let event = await group.next() else { continue }
+                switch event {
+                case .arrived:
+                    watching = false
+                case .finished(let key, let didFail):
+                    active -= 1
+                    running.remove(key)
+                    held.remove(key)
+                    if didFail { failed.insert(key) }
+                    try? await store.releaseInboxClaim(owner: settings.owner, session: key)
+                }
             }
+            group.cancelAll()
         }
     }
 
@@ -320,7 +377,7 @@ public actor Runtime {
     /// An input whose turn fails is retried later (its session waits, in order) or, once the policy gives up, left
     /// dead while the session's next inputs run. A store that cannot be reached, or a claim taken over by another
     /// instance, ends the batch with the inputs left pending.
-    nonisolated private func runTurns(_ entries: [InboxEntry], of key: SessionKey) async -> (key: SessionKey, failed: Bool) {
+    nonisolated private func runTurns(_ entries: [InboxEntry], of key: SessionKey) async -> DrainEvent {
         for entry in entries {
             do {
                 try await runTurn(entry)
@@ -328,23 +385,29 @@ public actor Runtime {
                 // Another instance committed it after its claim expired, or it was erased: nothing left to do.
                 continue
             } catch let error as StoreError where error.isUnavailable || error.isClaimLost {
-                return (key, true)
+                return .finished(key, failed: true)
             } catch {
-                guard let id = entry.id else { return (key, true) }
+                guard let id = entry.id else { return .finished(key, failed: true) }
                 let attempts = entry.attempts + 1
                 let now = settings.now()
                 let retryAt = settings.poison.retryDate(afterAttempt: attempts, now: now)
                 do {
                     try await store.failInput(id: id, attempts: attempts, error: "\(error)", at: now, retryAt: retryAt)
                 } catch {
-                    return (key, true)
+                    return .finished(key, failed: true)
                 }
                 settings.onInputFailure(retryAt == nil)
                 // A dead input no longer holds its session back; one waiting for its retry holds it, in order.
-                if retryAt != nil { return (key, false) }
+                if retryAt != nil { return .finished(key, failed: false) }
             }
         }
-        return (key, false)
+        return .finished(key, failed: false)
+    }
+
+    /// What a drain's task group reports: a session's batch ended, or new work arrived.
+    private enum DrainEvent: Sendable {
+        case finished(SessionKey, failed: Bool)
+        case arrived
     }
 
     private static func seconds(_ duration: Duration) -> TimeInterval {
@@ -387,7 +450,8 @@ public actor Runtime {
         if router.needsSessionStorage(endpoint) {
             outcome.sessionStorage = try await store.sessionStorage(entry.key).flatMap { try? JSONValue.parse($0) }
         }
-        let routed = router.route(outcome)
+        // handleOutput transformers run JavaScript: off the cooperative threads, as the engine does.
+        let routed = await ScriptWork.run { [router, outcome] in router.route(outcome) }
         var workspace: (live: JSONValue, stored: JSONValue)?
         if router.changesWorkspace(outcome) {
             let before = try await store.workspace(entry.key).flatMap { try? JSONValue.parse($0) }
@@ -426,7 +490,7 @@ public actor Runtime {
     ) async -> Turn {
         var progress: TurnProgress
         do {
-            progress = try engine.start(input, session: session, profile: profile)
+            progress = try await ScriptWork.run { try engine.start(input, session: session, profile: profile) }
         } catch {
             // The session does not fit the flows it was restored with: record the failure, keep the session.
             let failure = TurnError(message: "\(error)", address: nil)
@@ -439,7 +503,7 @@ public actor Runtime {
             case .waiting(let effect, let pending):
                 let performed = await settings.effects.perform(effect, traceId: input.traceId)
                 effects.append(performed.record)
-                progress = pending.resume(with: performed.result)
+                progress = await ScriptWork.run { pending.resume(with: performed.result) }
             }
         }
     }

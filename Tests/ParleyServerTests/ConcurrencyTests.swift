@@ -88,6 +88,46 @@ import Testing
         await receiver.stop()
     }
 
+    /// Scripts run off the cooperative threads (ScriptWork): while four code nodes spin to their limit, more than
+    /// the machine's cores, another endpoint's plain turn runs and is delivered at once. Before, the two cooperative
+    /// threads of a two-core machine sat in JavaScript and every other turn waited for a script to end.
+    @Test func spinningScriptsDoNotHoldOtherTurnsBack() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let folder = try TestDeployment.prepare(receiverPort: receiver.port)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try """
+        flow: spin
+        nodes:
+          spin: { code: "while (true) {}", next: after }
+          after: { say: "after: {{input.codeNodeError.type}}" }
+        """.write(to: folder.appendingPathComponent("flows/spin.yaml"), atomically: true, encoding: .utf8)
+        let echo = String(repeating: "d6", count: 32)
+        try """
+        server: { host: 127.0.0.1, port: 0 }
+        store: "sqlite:parley.sqlite"
+        flows: flows
+        engine: { codeTimeoutMs: 5000 }
+        endpoints:
+          - { name: spin, type: webhook, urlToken: \(Self.token), flow: spin,
+              webhook: { url: "http://127.0.0.1:\(receiver.port)/spin" } }
+          - { name: echo, type: webhook, urlToken: \(echo), flow: echo,
+              webhook: { url: "http://127.0.0.1:\(receiver.port)/echo" } }
+        """.write(to: folder.appendingPathComponent("parley.yaml"), atomically: true, encoding: .utf8)
+        let server = try await ServeProcessTests.Server.start(folder: folder)
+        for index in 0..<4 {
+            #expect(try await HTTP.post("\(server.base)/\(Self.token)", HTTP.message(session: "spin\(index)", text: "go")).status == 202)
+        }
+        // Let the turns start spinning (a slow machine that has not started them yet only makes this easier).
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await HTTP.post("\(server.base)/\(echo)", HTTP.message(session: "plain", text: "hi")).status == 202)
+        #expect(await receiver.waitUntil(seconds: 60) { $0.contains { $0.text == "echo: hi" } })
+        let spun = await receiver.requests.filter { $0.path == "/spin" }.count
+        #expect(spun == 0, "the plain turn was delivered only after \(spun) spinning turns had ended")
+        #expect(await receiver.waitUntil(seconds: 60) { $0.filter { $0.text == "after: timeout" }.count == 4 })
+        #expect(server.terminate() == 0)
+        await receiver.stop()
+    }
+
     /// What the senders and the `/health` watcher saw.
     final class Watch: Sendable {
         let stalls = Mutex<[String]>([])
