@@ -169,7 +169,9 @@ class Browser:
             os.dup2(read_end, 3)
             os.dup2(write_end, 4)
 
+        # Sandboxed frames stay in the page's process (and so in its frame tree) for --expect-frame-text.
         cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
+               "--disable-site-isolation-trials", "--disable-features=IsolateSandboxedIframes,site-per-process",
                "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
                "--user-data-dir=" + self.profile, "--window-size=%d,%d" % (width, height)] + list(extra_args) + ["about:blank"]
         self.proc = subprocess.Popen(cmd, preexec_fn=fds, close_fds=False, stdin=subprocess.DEVNULL,
@@ -297,6 +299,8 @@ def run_cdp(chromium, url, args, dom_path, png_path):
                 break
         if args.click:
             extra = act(browser, args, ready)
+        if args.expect_frame_text:
+            extra += frame_checks(browser, args)
         time.sleep(args.settle)  # let frames load and update animations finish before the picture
         dom = browser.dom()
         with open(dom_path, "w", encoding="utf-8") as handle:
@@ -305,6 +309,37 @@ def run_cdp(chromium, url, args, dom_path, png_path):
         return dom, extra
     finally:
         browser.close()
+
+
+def frame_checks(browser, args):
+    """--expect-frame-text: each html tile's sandboxed frame read through an isolated world (the page itself cannot
+    read an opaque-origin frame): its text, the active elements of its body, its title."""
+    deadline = time.monotonic() + args.wait
+    while True:
+        frames = []
+        tree = browser.send("Page.getFrameTree")["frameTree"]
+        for child in tree.get("childFrames", []):
+            try:
+                world = browser.send("Page.createIsolatedWorld", {"frameId": child["frame"]["id"], "worldName": "parley-check"})
+                value = browser.send("Runtime.evaluate", {
+                    "expression": "JSON.stringify({text: document.body ? document.body.innerText : '', "
+                                  "active: document.body ? document.body.querySelectorAll('script,img,iframe,object,embed').length : 0, "
+                                  "title: document.title})",
+                    "contextId": world["executionContextId"], "returnByValue": True})["result"].get("value")
+                frames.append(json.loads(value or "{}"))
+            except RuntimeError as error:
+                frames.append({"text": "", "error": str(error)})
+                continue
+        results = []
+        for wanted in args.expect_frame_text:
+            showing = [frame for frame in frames if wanted in frame.get("text", "")]
+            results.append((bool(showing), "an html tile shows %r as text (frames: %s)" % (wanted, json.dumps([f.get("text", "")[:80] for f in frames]))))
+            results.append((bool(showing) and all(frame.get("active") == 0 for frame in showing),
+                            "that tile's body holds no script, img, iframe, object or embed"))
+            results.append((all(frame.get("title") != "pwned" for frame in frames), "no frame's title was set by the markup"))
+        if all(ok for ok, _ in results) or time.monotonic() >= deadline:
+            return results
+        time.sleep(0.25)
 
 
 def act(browser, args, ready):
@@ -364,6 +399,9 @@ def main(argv=None):
     parser.add_argument("--expect-type", action="append", default=[], metavar="TYPE")
     parser.add_argument("--expect-text", action="append", default=[], metavar="TEXT")
     parser.add_argument("--expect-unknown", action="append", default=[], metavar="ID")
+    parser.add_argument("--expect-frame-text", action="append", default=[], metavar="TEXT",
+                        help="cdp engine: an html tile's frame shows TEXT as text, holds no script, img, iframe, object "
+                             "or embed in its body, and its title was not set to 'pwned' (markup in a value did not run)")
     parser.add_argument("--min-version", type=int, default=None, metavar="N")
     parser.add_argument("--click", metavar="TEXT", help="then click the button with this text (cdp engine)")
     parser.add_argument("--choice", default="25", metavar="VALUE",

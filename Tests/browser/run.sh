@@ -163,3 +163,38 @@ PY
 }
 for _ in $(seq 40); do check_received >/dev/null 2>&1 && break; sleep 0.5; done
 check_received || fail "the customer's webhook did not get \"Your refund of 25 EUR is approved.\""
+
+# ---- Scenario 3: markup in a customer's text stays text in an html tile (issue 25) ----
+# A flow quotes the customer in an html tile with {{input.text}}. Before the fix, a <script> in the text ran inside
+# the tile and could reach an outside server; now the value is escaped: the tile shows the markup as text, its body
+# holds no element the text tried to make, and nothing it carried ran (it would set the frame's title).
+quote="$work/quote"
+mkdir -p "$quote/Flows"
+quote_token=9a0e00009a0e00009a0e00009a0e00009a0e00009a0e00009a0e00009a0e0000
+cat > "$quote/Flows/quote.yaml" <<'YAML'
+flow: quote
+nodes:
+  tile:
+    copilot: { tile: said, type: html, html: "<p class='said'>The customer said: {{input.text}}</p>" }
+YAML
+cat > "$quote/parley.yaml" <<YAML
+server: { host: 127.0.0.1, port: 0 }
+store: "sqlite:parley.sqlite"
+flows: Flows
+endpoints:
+  - { name: quote, type: rest, urlToken: $quote_token, flow: quote }
+YAML
+(cd "$quote" && exec "$bin" serve --config parley.yaml --log-level error 2> "$quote/serve.log") & quote_server=$!
+trap 'kill ${server:-} ${chat_server:-} ${receiver:-} ${quote_server:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+quote_port=$(served_port "$quote/serve.log")
+[ -n "$quote_port" ] || { cat "$quote/serve.log"; echo "parley serve did not start" >&2; exit 1; }
+quote_base="http://127.0.0.1:$quote_port"
+body=$(python3 -c 'import json; print(json.dumps({"userId": "q1", "sessionId": "q1",
+  "text": "<img src=x onerror=\"document.title=\x27pwned\x27\"><script>document.title=\x27pwned\x27</script>"}))')
+code=$(curl -sS -o "$quote/post.json" -w '%{http_code}' -X POST "$quote_base/$quote_token" -H 'Content-Type: application/json' \
+  --data "$body")
+[ "$code" = 200 ] || { echo "POST /$quote_token answered $code: $(cat "$quote/post.json")" >&2; exit 1; }
+raw=$(cd "$quote" && "$bin" copilot link --config parley.yaml --endpoint quote --user q1 --session q1)
+python3 Tests/browser/check_workspace.py --url "$quote_base/${raw#*://*/}" --out "${BROWSER_OUT:-$work/out}" --name quote-workspace \
+  --wait 30 --expect-tile said=html --expect-frame-text "The customer said: <img src=x onerror=" \
+  --expect-frame-text "<script>document.title='pwned'</script>"
