@@ -341,7 +341,15 @@ struct ConversationTestParser {
                 throw problem("an effect is one of http, llm or nlu with its answer, such as '- llm: { content: \"...\" }'", at: item)
             }
             guard let kind = Effect.Kind(rawValue: name) else { throw problem("unknown effect '\(name)' (expected http, llm, nlu)", at: keyNode) }
-            return EffectFixture(kind: kind, answer: try answer(value, kind: kind))
+            // `keep: true` marks a hand-written fixture that recording never replaces.
+            var keep = false
+            var answerNode = value
+            if case .mapping(var fields) = value, let marker = fields[Yams.Node("keep")] {
+                keep = try bool(marker, field: "keep")
+                fields[Yams.Node("keep")] = nil
+                answerNode = .mapping(fields)
+            }
+            return EffectFixture(kind: kind, answer: try answer(answerNode, kind: kind), keep: keep)
         }
     }
 

@@ -79,15 +79,33 @@ public struct ConversationTestRunner: Sendable {
         return result
     }
 
-    /// Runs a file's tests performing every effect with `perform` (the deployment's connections), and returns the
-    /// file's text with each turn's `effects:` rewritten from what the calls answered (`parley test --record`).
-    /// The results are those of the run, checked against the file's other expectations.
+    /// Which calls `parley test --record` performs.
+    public enum RecordScope: Sendable {
+        /// Only the calls the file has no fixture for: hand-written fixtures (a `{status: 500}`, an `{error}` for an
+        /// `onError` test) stay as they are.
+        case missing
+        /// Every call, except the fixtures marked `keep: true` (`--record-all`).
+        case all
+    }
+
+    /// What a recording did: calls performed (their answers written), fixtures kept as they were.
+    public struct RecordCounts: Sendable, Hashable {
+        public var performed = 0
+        public var kept = 0
+    }
+
+    /// Runs a file's tests performing the effects `scope` says with `perform` (the deployment's connections), the
+    /// others answered by their fixtures, and returns the file's text with each turn's `effects:` written from the
+    /// answers (`parley test --record`). The results are those of the run, checked against the file's other
+    /// expectations.
     public func record(
         _ file: ConversationTestFile,
+        scope: RecordScope = .missing,
         perform: (Effect, _ traceId: String) async -> EffectResult
-    ) async -> (results: [TestResult], text: String) {
+    ) async -> (results: [TestResult], text: String, counts: RecordCounts) {
         var results: [TestResult] = []
         var recorded: [[[EffectFixture]]] = []
+        var counts = RecordCounts()
         for test in file.tests {
             var result = TestResult(file: file.path, name: test.name, line: test.line)
             var fixtures: [[EffectFixture]] = []
@@ -97,9 +115,18 @@ public struct ConversationTestRunner: Sendable {
                     let input = conversation.prepared(Self.input(of: expected, at: index, in: conversation))
                     var progress = try conversation.start(input)
                     var answers: [EffectFixture] = []
+                    let given = expected.effects ?? []
                     while case .waiting(let effect, let pending) = progress {
+                        let index = answers.count
+                        if index < given.count, given[index].kind == effect.kind, scope == .missing || given[index].keep {
+                            answers.append(given[index])
+                            counts.kept += 1
+                            progress = pending.resume(with: given[index].result)
+                            continue
+                        }
                         let answer = await perform(effect, input.traceId)
                         answers.append(EffectFixture(recording: answer, of: effect.kind))
+                        counts.performed += 1
                         progress = pending.resume(with: answer)
                     }
                     guard case .finished(let turn) = progress else { break }
@@ -116,7 +143,7 @@ public struct ConversationTestRunner: Sendable {
             results.append(result)
             recorded.append(fixtures)
         }
-        return (results, TestFileUpdater(file: file, results: results).recordedText(recorded))
+        return (results, TestFileUpdater(file: file, results: results).recordedText(recorded), counts)
     }
 
     /// A test's fresh session: user `test-user`, session `test-session`, channel `test`.

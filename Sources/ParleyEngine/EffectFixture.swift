@@ -28,10 +28,14 @@ public struct EffectFixture: Sendable, Hashable {
 
     public var kind: Effect.Kind
     public var answer: Answer
+    /// `keep: true`: a hand-written fixture that `parley test --record-all` leaves as it is (plain `--record` keeps
+    /// every fixture already written).
+    public var keep: Bool
 
-    public init(kind: Effect.Kind, answer: Answer) {
+    public init(kind: Effect.Kind, answer: Answer, keep: Bool = false) {
         self.kind = kind
         self.answer = answer
+        self.keep = keep
     }
 
     /// The result the engine gets for the effect.
@@ -70,6 +74,7 @@ public struct EffectFixture: Sendable, Hashable {
     /// `parley test --record` writes.
     public init(recording result: EffectResult, of kind: Effect.Kind) {
         self.kind = kind
+        self.keep = false
         switch result {
         case .failure(let message):
             answer = .error(message)
@@ -106,8 +111,15 @@ public struct EffectFixture: Sendable, Hashable {
         return calls
     }
 
-    /// The fixture as YAML reads it: `{content: ...}`, `{toolCalls: [...]}`, `{status, body}`, `{error}`.
+    /// The fixture as YAML reads it: `{content: ...}`, `{toolCalls: [...]}`, `{status, body}`, `{error}`, with
+    /// `keep: true` when it is marked so.
     public var value: JSONValue {
+        guard keep, case .object(var members) = answerValue else { return answerValue }
+        members["keep"] = true
+        return .object(members)
+    }
+
+    private var answerValue: JSONValue {
         switch answer {
         case .content(let text): return ["content": .string(text)]
         case .error(let message): return ["error": .string(message)]

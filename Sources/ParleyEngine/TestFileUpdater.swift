@@ -34,7 +34,8 @@ struct TestFileUpdater {
         var lines = file.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var edits: [(line: Int, replace: Range<Int>?, insertAt: Int, prefix: String, indent: Int, fixtures: [EffectFixture])] = []
         for (test, fixtures) in zip(file.tests, recorded) {
-            for (turn, answers) in zip(test.turns, fixtures) where !answers.isEmpty || turn.effects != nil {
+            // A turn whose answers are its fixtures as written (all kept) keeps its text, formatting and all.
+            for (turn, answers) in zip(test.turns, fixtures) where answers != (turn.effects ?? []) {
                 if let mark = turn.marks.effects {
                     guard mark.line >= 1, mark.line <= lines.count else { return regeneratedWithEffects(recorded) }
                     let prefix = String(lines[mark.line - 1].prefix(mark.column - 1))

@@ -44,6 +44,20 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: "The session id (with --store; default: a new one).")
     var session: String?
 
+    func validate() throws {
+        if let now, Self.parseTime(now) == nil {
+            throw ValidationError("--now must be an ISO 8601 time such as 2025-01-01T12:00:00Z, not '\(now)'")
+        }
+    }
+
+    /// An ISO 8601 date and time, with or without fractional seconds.
+    static func parseTime(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
     func run() async throws {
         // Effects go through a deployment's connections only when one is given explicitly (DESIGN §3.1).
         let deployment = try config.map(StoreSource.configuration)
@@ -106,7 +120,7 @@ struct ChatCommand: AsyncParsableCommand {
     {
         let store = try await StoreSource.open(deployment ?? StoreSource.configuration("parley.yaml"))
         let endpoint = Endpoint(name: "cli", kind: .rest, urlToken: String(repeating: "0", count: 64), flow: flow)
-        let fixed = now.flatMap { ISO8601DateFormatter().date(from: $0) }
+        let fixed = now.flatMap(Self.parseTime)
         let runtime = Runtime(
             store: store,
             flows: flowSet,

@@ -59,6 +59,17 @@ import Testing
         #expect(output.stdout.hasPrefix("bot: We are open now, until 18:00."))
     }
 
+    /// Issue 26: `--now garbage` was accepted and `new Date()` became 1970. A time that does not parse is a usage
+    /// error, exit 2.
+    @Test func aNowThatIsNotATimeIsAUsageError() throws {
+        for bad in ["garbage", "2025-13-01T00:00:00Z", "tomorrow"] {
+            let output = try ParleyBinary.run(["chat", "faq", "--now", bad], stdin: "hi\n")
+            #expect(output.status == 2, "\(bad): \(output.stdout)")
+            #expect(output.stderr.contains("--now must be an ISO 8601 time"), "\(output.stderr)")
+        }
+        #expect(try ParleyBinary.run(["chat", "faq", "--now", "2025-01-01T12:00:00.250Z"], stdin: "hi\n").status == 0)
+    }
+
     @Test func badCommandsAreExplainedAndTheChatGoesOn() throws {
         let output = try ParleyBinary.run(["chat", "faq", "--now", "2025-01-01T12:00:00Z"], stdin: "/data nope\n/handover later\nhi\n")
         #expect(output.stdout.hasPrefix("! usage: /data {\"key\": \"value\"}\n! usage: /handover completed|cancelled|error\nbot: Welcome"))
@@ -96,6 +107,32 @@ import Testing
         #expect(update.status == 0)
         #expect(try String(contentsOf: folder.appendingPathComponent("hello.test.yaml"), encoding: .utf8).contains(#"bot: ["Hello!"]"#))
         #expect(try ParleyBinary.run(["test", folder.path]).status == 0)
+    }
+
+    /// Issue 26: `--update` exited 0 even when a test file did not parse or an expectation it cannot rewrite
+    /// failed, so a CI that ran it went green on broken flows. Every mode exits 1 then.
+    @Test func everyModeExitsOneWhenATestFailsOrAFileDoesNotLoad() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-cli-exit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "flow: hello\ncontext: { mood: fine }\nnodes:\n  greet:\n    say: Hello!\n".write(
+            to: folder.appendingPathComponent("hello.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
+        let failing = "flow: hello\ntests:\n  - name: greets\n    turns:\n      - user: hi\n        bot: [\"Hi!\"]\n        expect: { context: { mood: grumpy } }\n"
+        try failing.write(to: folder.appendingPathComponent("hello.test.yaml"), atomically: true, encoding: .utf8)
+        let update = try ParleyBinary.run(["test", folder.path, "--update"])
+        #expect(update.status == 1, "an expectation --update does not rewrite still fails: \(update.stdout)")
+        #expect(update.stdout.contains("updated "))
+        #expect(update.stdout.hasSuffix("0 passed, 1 failed\n"), "\(update.stdout)")
+
+        try "flow: hello\ntests:\n  - name: [broken\n".write(to: folder.appendingPathComponent("hello.test.yaml"), atomically: true, encoding: .utf8)
+        for mode in [[], ["--update"]] {
+            let run = try ParleyBinary.run(["test", folder.path] + mode)
+            #expect(run.status == 1, "\(mode): \(run.stdout)")
+            #expect(run.stdout.contains("FAIL "), "\(mode): \(run.stdout)")
+        }
     }
 
     @Test func invalidFlowsFailTheRun() throws {

@@ -68,6 +68,66 @@ import Testing
         #expect(try ParleyBinary.run(["test", flows.path, "--record"]).status == 2)
     }
 
+    /// Issue 26: recording replaced hand-written `{status: 503}` and `{error}` fixtures with live 200 answers, so the
+    /// onError tests broke. `--record` now performs only the calls without a fixture; `--record-all` performs every
+    /// call but those marked `keep: true`; both say what they did, and exit 1 when a test fails.
+    @Test func recordingKeepsHandWrittenFixtures() throws {
+        let api = try SampleOrdersAPI.start()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-record-keep-\(UUID().uuidString)")
+        defer {
+            api.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let config = try api.writeConfiguration(to: folder)
+        let flows = folder.appendingPathComponent("tests")
+        try FileManager.default.createDirectory(at: flows, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: ParleyBinary.repositoryRoot.appendingPathComponent("Flows/order-status.yaml"),
+            to: flows.appendingPathComponent("order-status.yaml")
+        )
+        let test = flows.appendingPathComponent("order-status.test.yaml")
+        func write(_ marker: String) throws {
+            try """
+            flow: order-status
+            tests:
+              - name: the order system is down
+                turns:
+                  - user: hi
+                  - user: AB123456
+                    effects:
+                      - http: { status: 503, body: "maintenance"\(marker) }
+                    bot: ["Let me connect you with a colleague who can look into this."]
+              - name: a known order, to record
+                turns:
+                  - user: hi
+                  - user: AB123456
+                    bot: ["Order AB123456 is on its way with DHL, expected on 2024-06-14.", "Can I help you with another order?"]
+            """.write(to: test, atomically: true, encoding: .utf8)
+        }
+        try write("")
+        let record = try ParleyBinary.run(["test", flows.path, "--record", "--config", config])
+        #expect(record.status == 0, "\(record.stdout)\(record.stderr)")
+        #expect(record.stdout.contains("recorded \(test.path): 1 call performed, 1 fixture kept as written"), "\(record.stdout)")
+        var text = try String(contentsOf: test, encoding: .utf8)
+        #expect(text.contains(#"- http: { status: 503, body: "maintenance" }"#), "the hand-written fixture stays as written")
+        #expect(text.contains(#""label": "on its way""#), "the missing one was recorded")
+
+        // --record-all refreshes it with the live answer: the onError test fails, and the command says so.
+        let all = try ParleyBinary.run(["test", flows.path, "--record-all", "--config", config])
+        #expect(all.status == 1, "\(all.stdout)")
+        #expect(all.stdout.contains("2 calls performed, 0 fixtures kept as written"), "\(all.stdout)")
+
+        // Marked keep: true, --record-all leaves it too.
+        try write(", keep: true")
+        let kept = try ParleyBinary.run(["test", flows.path, "--record-all", "--config", config])
+        #expect(kept.status == 0, "\(kept.stdout)")
+        #expect(kept.stdout.contains("1 call performed, 1 fixture kept as written"), "\(kept.stdout)")
+        text = try String(contentsOf: test, encoding: .utf8)
+        #expect(text.contains("keep: true"))
+        api.stop()
+        #expect(try ParleyBinary.run(["test", flows.path]).status == 0, "offline, the file answers every call")
+    }
+
     @Test func intentsClassifiesEachLine() throws {
         let run = try ParleyBinary.run(["intents", "faq"], stdin: "where is my parcel?\nwhat is the weather like\nwhen do you open\n\n")
         #expect(run.status == 0, "\(run.stderr)")
