@@ -112,7 +112,7 @@ extension DeliveryService {
         {
             return .timeout(milliseconds: timeoutMs)
         }
-        let detail = String(describing: error)
+        let detail = ConnectionFailure.describe(error)
         return .connection(detail.count > 300 ? String(detail.prefix(300)) + "…" : detail)
     }
 }

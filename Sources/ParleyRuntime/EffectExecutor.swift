@@ -177,7 +177,7 @@ public final class EffectExecutor: EffectPerformer {
             }
         }
         if error is NIOTooManyBytesError { return "the answer is larger than \(maxResponseBytes) bytes" }
-        let detail = String(describing: error)
+        let detail = ConnectionFailure.describe(error)
         return "connection failed: " + (detail.count > 200 ? String(detail.prefix(200)) + "…" : detail)
     }
 

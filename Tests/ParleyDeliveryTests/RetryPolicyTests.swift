@@ -1,5 +1,7 @@
 import Foundation
-import ParleyDelivery
+import NIOCore
+@testable import ParleyDelivery
+import ParleyRuntime
 import Testing
 
 @Suite("Retry policy")
@@ -36,5 +38,16 @@ struct RetryPolicyTests {
         #expect(policy.retryAfter("soon", now: now) == nil)
         #expect(policy.retryAfter("-5", now: now) == nil)
         #expect(policy.retryAfter("", now: now) == nil)
+    }
+}
+
+/// Issue 26: a log line read `connection reset (error set): Connection refused) (errno: 111)`.
+@Suite struct ConnectionFailureTests {
+    @Test func aFailureWithAnErrnoReadsAsTheSystemsWords() {
+        let nested = IOError(errnoCode: 111, reason: "connection reset (error set): Connection refused)")
+        #expect(ConnectionFailure.describe(nested) == "Connection refused (errno 111)")
+        #expect(DeliveryService.classify(nested, timeoutMs: 1000).message == "connection failed: Connection refused (errno 111)")
+        struct Other: Error, CustomStringConvertible { var description: String { "the peer hung up" } }
+        #expect(ConnectionFailure.describe(Other()) == "the peer hung up")
     }
 }
