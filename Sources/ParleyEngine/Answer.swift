@@ -5,12 +5,20 @@ import ParleyFlows
 ///
 /// Text is trimmed of white space first. `yesNo` also ignores case and trailing `.` and `!`; `number` takes
 /// `42`, ` 42 `, `-3.5`, `1e3`, a decimal comma (`3,5`) and thousands commas (`1,000`, `1,000.5`: a comma
-/// followed by exactly three digits after a non-zero leading group).
+/// followed by exactly three digits after a non-zero leading group). `date` takes what the `date` slot understands
+/// (`2024-06-14`, `14 June`, `tomorrow`, `friday`, relative to `input.currentTime`) and gives `YYYY-MM-DD`; `time`
+/// takes `14:30`, `9:05`, `2:30 pm`, `2pm`, `2 p.m.`, `noon`, `midnight` and gives `HH:MM`.
 enum Answer {
     static let yes: Set<String> = ["yes", "y", "yeah", "yep", "sure", "ok"]
     static let no: Set<String> = ["no", "n", "nope"]
 
-    static func parse(text rawText: String, data: [String: JSONValue], type: Question.AnswerType, pattern: String?) -> JSONValue? {
+    static func parse(
+        text rawText: String,
+        data: [String: JSONValue],
+        type: Question.AnswerType,
+        pattern: String?,
+        currentTime: String = ""
+    ) -> JSONValue? {
         let text = rawText.trimmingCharacters(in: .whitespacesAndNewlines)
         switch type {
         case .text:
@@ -29,6 +37,10 @@ enum Answer {
             return number(text).map(JSONValue.number)
         case .email:
             return isEmail(text) ? .string(text) : nil
+        case .date:
+            return Slots.extract(from: text, currentTime: currentTime)["date"]?.arrayValue?.first
+        case .time:
+            return time(text).map(JSONValue.string)
         case .regex:
             guard let pattern, let expression = try? NSRegularExpression(pattern: pattern) else { return nil }
             let range = NSRange(text.startIndex..<text.endIndex, in: text)
@@ -59,6 +71,33 @@ enum Answer {
         }
         return value == 0 ? 0 : value
     }
+
+    /// A time of day as `HH:MM`: 24-hour `H:MM`/`HH:MM`, 12-hour `H[:MM] am|pm` (also `a.m.`/`p.m.`), `noon`,
+    /// `midnight`; nil for anything else (`25:00`, `13 pm`).
+    static func time(_ text: String) -> String? {
+        let lower = text.lowercased().replacingOccurrences(of: ".", with: "")
+        switch lower {
+        case "noon", "midday": return "12:00"
+        case "midnight": return "00:00"
+        default: break
+        }
+        guard let match = timePattern?.firstMatch(in: lower, range: NSRange(lower.startIndex..<lower.endIndex, in: lower)) else { return nil }
+        func group(_ index: Int) -> String? {
+            Range(match.range(at: index), in: lower).map { String(lower[$0]) }
+        }
+        guard let hourText = group(1), var hour = Int(hourText) else { return nil }
+        let minute = group(2).flatMap(Int.init) ?? 0
+        guard minute < 60 else { return nil }
+        if let half = group(3) {
+            guard (1...12).contains(hour) else { return nil }
+            hour = hour % 12 + (half == "pm" ? 12 : 0)
+        } else {
+            guard group(2) != nil, hour < 24 else { return nil }
+        }
+        return (hour < 10 ? "0" : "") + "\(hour):" + (minute < 10 ? "0" : "") + "\(minute)"
+    }
+
+    private static let timePattern = try? NSRegularExpression(pattern: #"^([0-9]{1,2})(?:[:h]([0-9]{2}))?\s*(am|pm)?$"#)
 
     /// `local@domain.tld` without white space; the domain has a dot that is not at either end.
     static func isEmail(_ text: String) -> Bool {

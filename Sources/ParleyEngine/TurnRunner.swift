@@ -279,7 +279,13 @@ struct TurnRunner {
             "flow": .string(address.flow), "nodeId": .string(address.node), "type": .string(question.type.rawValue),
             "attempts": .number(Double(attempts)),
         ]
-        if let result = Answer.parse(text: rawInput.text, data: rawInput.data, type: question.type, pattern: question.pattern) {
+        if let result = Answer.parse(
+            text: rawInput.text,
+            data: rawInput.data,
+            type: question.type,
+            pattern: question.pattern,
+            currentTime: rawInput.currentTime
+        ) {
             input["result"] = result
             if let store = question.store { write(result, to: store) }
             session.position = nil

@@ -119,7 +119,7 @@ public struct Message: Sendable, Hashable {
 public struct Question: Sendable, Hashable {
     /// The answer types of DESIGN §2.
     public enum AnswerType: String, Sendable, Hashable, CaseIterable {
-        case text, yesNo, number, email, regex, data, any
+        case text, yesNo, number, email, regex, data, date, time, any
     }
 
     public var text: String

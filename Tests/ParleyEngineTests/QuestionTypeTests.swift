@@ -60,6 +60,34 @@ import Testing
         #expect(try answer(text, type: "number") == nil)
     }
 
+    /// Issue 26: a repair booking needs a date; `type: date` was refused with "did you mean 'data'?". The clock of
+    /// these chats is 2025-01-01T12:00Z (a Wednesday) plus a second a turn.
+    @Test(arguments: [
+        ("2024-06-14", "2024-06-14"), ("14 June", "2025-06-14"), ("June 14th, 2026", "2026-06-14"), ("tomorrow", "2025-01-02"),
+        ("today", "2025-01-01"), ("friday", "2025-01-03"), ("on the 3rd of March please", "2025-03-03"),
+    ])
+    func datesGiveISOText(text: String, expected: String) throws {
+        #expect(try answer(text, type: "date") == .string(expected))
+    }
+
+    @Test(arguments: ["", "soon", "2024-02-30", "32 June", "next week"])
+    func whatIsNoDateIsAskedAgain(text: String) throws {
+        #expect(try answer(text, type: "date") == nil)
+    }
+
+    @Test(arguments: [
+        ("14:30", "14:30"), ("9:05", "09:05"), ("2:30 pm", "14:30"), ("2pm", "14:00"), ("2 p.m.", "14:00"), ("12 am", "00:00"),
+        ("12pm", "12:00"), ("noon", "12:00"), ("Midnight", "00:00"), (" 07:00 ", "07:00"), ("14h30", "14:30"),
+    ])
+    func timesGiveHoursAndMinutes(text: String, expected: String) throws {
+        #expect(try answer(text, type: "time") == .string(expected))
+    }
+
+    @Test(arguments: ["", "25:00", "13 pm", "12:60", "14", "half past two", "2:3"])
+    func whatIsNoTimeIsAskedAgain(text: String) throws {
+        #expect(try answer(text, type: "time") == nil)
+    }
+
     @Test func textIsTrimmedAndNonEmpty() throws {
         #expect(try answer("  hello world \n", type: "text") == "hello world")
         #expect(try answer("", type: "text") == nil)
