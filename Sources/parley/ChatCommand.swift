@@ -110,7 +110,7 @@ struct ChatCommand: AsyncParsableCommand {
             guard case .finished(let turn) = progress else { continue }
             conversation.record(turn)
             // One write per turn: a scripted reader sees each turn whole, without a system call per line.
-            emit(lines: ChatTranscript.lines(for: turn, trace: trace, effects: effects))
+            emit(lines: ChatTranscript.lines(for: turn, trace: trace, effects: effects, input: interactive ? nil : line))
         }
     }
 
@@ -154,7 +154,7 @@ struct ChatCommand: AsyncParsableCommand {
             let outcome = try await runtime.acceptAndWait(
                 InboxRequest(endpoint: endpoint.name, userId: user, sessionId: sessionId, kind: kind, payload: payload, traceIdPrefix: "cli")
             )
-            emit(lines: ChatTranscript.lines(for: outcome.turn, trace: trace))
+            emit(lines: ChatTranscript.lines(for: outcome.turn, trace: trace, input: isatty(STDIN_FILENO) != 0 ? nil : line))
         }
         await runtime.stop()
         await loop.value
@@ -209,27 +209,29 @@ enum ChatLine: Equatable {
     }
 }
 
-/// How a turn reads in the terminal: outputs as `bot:` lines, events in brackets, the trace indented.
+/// How a turn reads in the terminal: outputs as `bot:` lines, events in brackets, the trace indented. With the trace,
+/// the turn starts with the line it answers (`> hi`), and every effect stands where it happened: just before the
+/// node that used its answer (issue 26: effects were printed after every node).
 enum ChatTranscript {
-    static func lines(for turn: Turn, trace: Bool, effects: [EffectRecord] = []) -> [String] {
+    static func lines(for turn: Turn, trace: Bool, effects: [EffectRecord] = [], input: String? = nil) -> [String] {
         var lines: [String] = []
         if trace {
+            if let input { lines.append("> \(input)") }
             if let classification = turn.classification {
                 let scores = classification.intents.map { "\($0.intent) \(JSONValue.format($0.score))" }.joined(separator: ", ")
                 lines.append("  · intent \(classification.intent ?? "-") (\(scores)) slots \(classification.slots.canonicalJSON)")
             }
+            var pending = effects[...]
             for entry in turn.trace {
+                // The calls this node made (an llm node's rounds, an http node's request) come before its line.
+                while let effect = pending.first, effect.flow == entry.flow, effect.node == entry.node {
+                    lines.append(line(for: effect))
+                    pending.removeFirst()
+                }
                 lines.append("  · \(entry.summary)")
                 for note in entry.notes { lines.append("      \(note.level): \(note.message)") }
             }
-            for effect in effects {
-                let answer =
-                    effect.response["error"]?.stringValue.map { "failed: \($0)" } ?? "HTTP \(effect.response["status"]?.canonicalJSON ?? "?")"
-                let target = effect.request["path"]?.stringValue ?? ""
-                lines.append(
-                    "  · effect \(effect.kind.rawValue) \(effect.connection) \(effect.request["method"]?.stringValue ?? "") \(target) → \(answer)"
-                )
-            }
+            lines += pending.map(line(for:))
         }
         for output in turn.outputs {
             var line = "bot: \(output.text ?? "")"
@@ -242,5 +244,11 @@ enum ChatTranscript {
             lines.append("[\(name)] \(JSONValue.object(object).canonicalJSON)")
         }
         return lines
+    }
+
+    private static func line(for effect: EffectRecord) -> String {
+        let answer = effect.response["error"]?.stringValue.map { "failed: \($0)" } ?? "HTTP \(effect.response["status"]?.canonicalJSON ?? "?")"
+        let target = effect.request["path"]?.stringValue ?? ""
+        return "  · effect \(effect.kind.rawValue) \(effect.connection) \(effect.request["method"]?.stringValue ?? "") \(target) → \(answer)"
     }
 }
