@@ -14,6 +14,8 @@ same recording can be played again into a fresh workspace. Standard library only
 """
 import argparse
 import json
+import shlex
+import subprocess
 import os
 import sys
 import time
@@ -50,6 +52,24 @@ def identity(body):
     return body.get("userId", ""), body.get("sessionId", "")
 
 
+def workspace_link(args, base, user, session):
+    """The agent's signed workspace link (the URL alone does not open a workspace: DESIGN 5.4.1), made with
+    `parley copilot link` when a built parley is at hand; else the command that makes it."""
+    for binary in (".build/release/parley", ".build/debug/parley"):
+        if not os.path.exists(binary):
+            continue
+        try:
+            made = subprocess.run([binary, "copilot", "link", "--config", args.config, "--endpoint", args.endpoint,
+                                   "--user", user, "--session", session], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        link = made.stdout.strip()
+        if made.returncode == 0 and "/copilot/?" in link:
+            return base + "/copilot/?" + link.split("/copilot/?", 1)[1]
+    return "run: parley copilot link --endpoint %s --user %s --session %s" % (
+        args.endpoint, shlex.quote(user), shlex.quote(session))
+
+
 def main():
     parser = argparse.ArgumentParser(description="Play a recorded call into Parley's voice copilot endpoint.")
     parser.add_argument("file", nargs="?", default=DEFAULT_FILE)
@@ -59,6 +79,8 @@ def main():
     parser.add_argument("--session", help="use this sessionId in every body")
     parser.add_argument("--key", default=os.environ.get("WEBHOOK_KEY"), help="API key (X-Webhook-Key) for auth: apiKey endpoints")
     parser.add_argument("--quiet", action="store_true", help="print only the link and failures")
+    parser.add_argument("--endpoint", default="call-assist", help="the endpoint's name, for its workspace link")
+    parser.add_argument("--config", default="parley.yaml", help="the deployment, for its workspace link")
     args = parser.parse_args()
     if args.speed <= 0:
         parser.error("--speed must be positive")
@@ -75,8 +97,7 @@ def main():
                 body["sessionId"] = args.session
 
     user, session = identity(events[0][1])
-    print("workspace: %s/copilot/?userId=%s&sessionId=%s&URLToken=%s" % (
-        base, quote(user, safe=""), quote(session, safe=""), quote(args.token, safe="")), flush=True)
+    print("workspace: %s" % workspace_link(args, base, user, session), flush=True)
     print("playing %d events from %s at %gx into %s/%s…" % (len(events), os.path.relpath(args.file), args.speed, base,
                                                              args.token[:8]), flush=True)
 

@@ -36,7 +36,14 @@ extension ParleyServer {
             try self.openEventStream(endpoint.name)
             // Subscribe before reading the stored state, so no change can fall between the two.
             let updates = self.workspaces.watch(key)
-            let initial = try await self.workspaceState(key)
+            let initial: JSONValue
+            do {
+                initial = try await self.workspaceState(key)
+            } catch {
+                // The stream never opens: its place is given back.
+                self.closeEventStream(endpoint.name)
+                throw error
+            }
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],

@@ -38,7 +38,7 @@ port=$(served_port "$work/serve.log")
 base="http://127.0.0.1:$port"
 session="browser-$$"
 # The page watches while the call plays in (8x faster than real time).
-python3 Samples/play_call.py --base "$base" --token "$token" --speed 8 --session "$session" --quiet Samples/calls/insurance-call.jsonl &
+python3 Samples/play_call.py --base "$base" --token "$token" --config "$work/parley.yaml" --speed 8 --session "$session" --quiet Samples/calls/insurance-call.jsonl &
 player=$!
 # The agent opens the workspace with the signed link `parley copilot link` prints (DESIGN 5.4.1: the URL alone is
 # not enough); baseURL has port 0 here, so the link's path goes under the real base.
