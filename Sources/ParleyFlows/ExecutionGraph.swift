@@ -90,8 +90,17 @@ struct ExecutionGraph {
         var allEdges: [Vertex: [Vertex]] = [:]
         for flow in flows.values {
             if flow.node(flow.start) != nil { roots.append(Vertex(flow: flow.id, node: flow.start)) }
+            let nodeIds = flow.nodes.map(\.id)
             for node in flow.nodes {
-                var targets = node.edges.labelled.map { Vertex(flow: flow.id, node: $0.edge.target) }
+                // An edge to a missing node is already an error that names the likely node ("did you mean"): the nodes
+                // behind that one count as reached, so one typo is reported once, not once more per node after it.
+                var targets = node.edges.labelled.map { labelled -> Vertex in
+                    let target = labelled.edge.target
+                    guard flow.node(target) == nil, let meant = NameSuggestion.closest(to: target, in: nodeIds) else {
+                        return Vertex(flow: flow.id, node: target)
+                    }
+                    return Vertex(flow: flow.id, node: meant)
+                }
                 switch node.kind {
                 case .goto(let reference), .execute(let reference):
                     if let entry = Self.entry(reference, flows: flows) { targets.append(entry) }
