@@ -823,10 +823,26 @@ struct FlowFileParser {
     // MARK: Reporting
 
     private mutating func error(_ code: DiagnosticCode, _ message: String, at location: SourceLocation) {
+        var message = message
+        // "'question' is missing required field 'text'" names the node it is about (issue 26).
+        if code == .missingField, !currentNode.isEmpty, message.hasPrefix("'"),
+            let end = message.dropFirst().firstIndex(of: "'"), message[message.index(after: end)...].hasPrefix(" is missing required field")
+        {
+            message.insert(contentsOf: " of node '\(currentNode)'", at: message.index(after: end))
+        }
         diagnostics.append(Diagnostic(.error, code, message, at: location))
     }
 
     private mutating func unknownKey(_ key: String, at location: SourceLocation, known: [String], in what: String) {
+        // An edge indented into the node's kind (`next` under `question:`) is no misspelling of a field of it.
+        if Self.edgeKeys.contains(key), !currentNode.isEmpty, what.hasPrefix("'") {
+            error(
+                .unknownKey,
+                "'\(key)' belongs to node '\(currentNode)', not inside \(what): move it out one level, to the indentation of \(what)",
+                at: location
+            )
+            return
+        }
         error(.unknownKey, "unknown key '\(key)' in \(what)\(NameSuggestion.hint(for: key, in: known))", at: location)
     }
 
@@ -838,6 +854,10 @@ struct FlowFileParser {
         switch yamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
+            if let (message, location) = indentationSlip(problem: problem, at: mark) {
+                error(.yamlSyntax, message, at: location)
+                return
+            }
             let detail = context.map { " \($0.text) at line \($0.mark.line), column \($0.mark.column)" } ?? ""
             error(.yamlSyntax, "YAML syntax error: \(problem)\(detail.isEmpty ? "" : " (\(detail.dropFirst()))")", at: at(mark))
         case .reader(let problem, let offset, _, _):
@@ -851,6 +871,45 @@ struct FlowFileParser {
 
     private func at(_ mark: Mark) -> SourceLocation {
         SourceLocation(file: file, line: mark.line, column: mark.column)
+    }
+
+    /// The two errors libyaml gives for a key that moved (issue 26: reported in the parser's words, and sometimes a
+    /// line late): a key indented deeper than the key before it is read as part of that key's value ("mapping values
+    /// are not allowed in this context"), one that lines up with nothing ends its mapping ("did not find expected
+    /// key"). Both are said as what they likely are, at the key that moved.
+    private func indentationSlip(problem: String, at mark: Mark) -> (String, SourceLocation)? {
+        guard problem == "mapping values are not allowed in this context" || problem == "did not find expected key" else { return nil }
+        func key(onLine number: Int) -> (name: String, column: Int)? {
+            guard number >= 1, number <= lines.count else { return nil }
+            let line = lines[number - 1]
+            let indent = line.prefix(while: { $0 == " " }).count
+            let rest = line.dropFirst(indent)
+            guard !rest.hasPrefix("#"), !rest.hasPrefix("-"), let colon = rest.firstIndex(of: ":") else { return nil }
+            let name = rest[..<colon].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, !name.contains(" ") else { return nil }
+            return (name, indent + 1)
+        }
+        // The key that moved: on the line of the error, else on the line before it (libyaml may notice a line late).
+        var number = mark.line
+        while number >= 1, key(onLine: number) == nil { number -= 1 }
+        guard let moved = key(onLine: number) else { return nil }
+        var previous = number - 1
+        while previous >= 1, key(onLine: previous) == nil { previous -= 1 }
+        guard let sibling = key(onLine: previous), sibling.column != moved.column else { return nil }
+        let location = SourceLocation(file: file, line: number, column: moved.column)
+        if moved.column > sibling.column {
+            return (
+                "'\(moved.name)' is indented deeper than '\(sibling.name)' on line \(previous), so YAML reads it as part of the value "
+                    + "of '\(sibling.name)': likely an indentation slip; start it in column \(sibling.column) like '\(sibling.name)', "
+                    + "or quote the value if the colon belongs to it",
+                location
+            )
+        }
+        return (
+            "'\(moved.name)' starts in column \(moved.column), which lines up with no key around it ('\(sibling.name)' on line "
+                + "\(previous) starts in column \(sibling.column)): likely an indentation slip; keys of one mapping start in the same column",
+            location
+        )
     }
 
     /// Yams stops at the first duplicated key and points at its first occurrence; find the second in the text,

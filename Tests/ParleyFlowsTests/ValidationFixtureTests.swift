@@ -13,7 +13,7 @@ import Testing
         "valid.yaml", "yaml-syntax.yaml", "yaml-indent.yaml", "duplicate-node.yaml", "duplicate-flow", "unknown-kind.yaml",
         "unknown-key.yaml", "kinds-count.yaml", "missing-field.yaml", "wrong-type.yaml", "invalid-value.yaml",
         "invalid-regex.yaml", "script-syntax.yaml", "missing-node.yaml", "missing-flow", "unreachable.yaml", "cycle.yaml",
-        "execute-loop", "tool-branch.yaml", "duplicate-example.yaml", "connections.yaml", "typo-edge.yaml",
+        "execute-loop", "tool-branch.yaml", "duplicate-example.yaml", "connections.yaml", "typo-edge.yaml", "yaml-indent-deeper.yaml", "edge-inside-kind.yaml",
     ]
 
     /// The deployment the fixtures are checked against, as `serve` and `validate --config` know it.
