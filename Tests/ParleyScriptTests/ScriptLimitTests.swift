@@ -102,6 +102,17 @@ import Testing
             runtime(timeLimit: .seconds(30)).callHook(source: hog, hook: "handleInput", argument: [:], storages: [:]).failureMessage
                 == "script used more than its memory limit of 64 MB"
         )
+        // Every hook kind runs through the same call: each ends at the limit.
+        for (factory, hook) in [
+            ("createWebhookTransformer", "handleInject"), ("createWebhookTransformer", "handleNotify"),
+            ("createRestTransformer", "handleExecutionFinished"), ("createVoiceCopilotTransformer", "handleInput"),
+        ] {
+            let spin = "\(factory)({ \(hook): async () => { function p() { return Promise.resolve().then(p); } await p(); } });"
+            #expect(
+                runtime().callHook(source: spin, hook: hook, argument: [:], storages: [:]).failureMessage == "script timed out after 200 ms",
+                "\(hook)"
+            )
+        }
         let fine = "createWebhookTransformer({ handleInput: async ({ request }) => { const s = await getSessionStorage('u', 's'); return { userId: 'u', sessionId: 's', text: String(s.n + 1) }; } });"
         let call = runtime().callHook(source: fine, hook: "handleInput", argument: ["request": [:]], storages: [SessionStorageKey(userId: "u", sessionId: "s"): ["n": 1]])
         #expect((try? call.get())?.value?["text"] == "2")
