@@ -8,7 +8,9 @@ import Testing
 @Suite(.serialized) struct ScriptLimitTests {
     let scope = ScriptScope(input: ["text": "hi"], context: [:], profile: [:])
 
-    func runtime(timeLimit: Duration = .milliseconds(200), memoryMB: Int = 64) -> ScriptRuntime {
+    /// The memory limit is the process's growth, which tests running beside these share: well above what the
+    /// well-behaved scripts here use, unless a test means to reach it.
+    func runtime(timeLimit: Duration = .milliseconds(200), memoryMB: Int = 1024) -> ScriptRuntime {
         ScriptRuntime(
             limits: ScriptLimits(timeLimit: timeLimit, memoryLimitBytes: memoryMB << 20),
             randomSeed: 1,
@@ -81,25 +83,32 @@ import Testing
     }
 
     @Test func theRuntimeWorksAfterAStoppedScript() throws {
-        _ = run("function p() { return Promise.resolve().then(p); } p();")
+        _ = run("function p() { return Promise.resolve().then(p); } p();", in: runtime(memoryMB: 4096))
         _ = run("const kept = []; for (;;) { kept.push(new Array(100000).fill(1)); }")
         #expect(try run("context.after = [1, 2].map((x) => x + 1);").get().scope.context["after"] == [2, 3])
     }
 
     @Test func expressionsAndConditionsAreLimitedToo() {
-        let js = runtime()
+        let js = runtime(memoryMB: 4096)
         #expect(js.evaluate("(function p() { return Promise.resolve().then(p); })() && 1", scope: scope) == .failure(.timeout("script timed out after 200 ms")))
-        #expect(runtime().truthiness(of: "(async () => { for (;;) await null; })()", scope: scope) == .failure(.timeout("script timed out after 200 ms")))
+        #expect(runtime(memoryMB: 4096).truthiness(of: "(async () => { for (;;) await null; })()", scope: scope) == .failure(.timeout("script timed out after 200 ms")))
     }
 
     @Test func transformerHooksAreLimitedTheSameWay() {
         let chain = "createWebhookTransformer({ handleInput: async () => { function p() { return Promise.resolve().then(p); } await p(); } });"
-        #expect(runtime().callHook(source: chain, hook: "handleInput", argument: [:], storages: [:]).failureMessage == "script timed out after 200 ms")
+        // A memory limit high enough that only the time limit can stop these (a promise chain allocates fast).
+        #expect(
+            runtime(memoryMB: 4096).callHook(source: chain, hook: "handleInput", argument: [:], storages: [:]).failureMessage
+                == "script timed out after 200 ms"
+        )
         let flood = "createWebhookTransformer({ handleOutput: async () => { for (;;) { await null; } } });"
-        #expect(runtime().callHook(source: flood, hook: "handleOutput", argument: [:], storages: [:]).failureMessage == "script timed out after 200 ms")
+        #expect(
+            runtime(memoryMB: 4096).callHook(source: flood, hook: "handleOutput", argument: [:], storages: [:]).failureMessage
+                == "script timed out after 200 ms"
+        )
         let hog = "createWebhookTransformer({ handleInput: async () => { const kept = []; for (;;) { await null; kept.push(new Array(100000).fill(1)); } } });"
         #expect(
-            runtime(timeLimit: .seconds(30)).callHook(source: hog, hook: "handleInput", argument: [:], storages: [:]).failureMessage
+            runtime(timeLimit: .seconds(30), memoryMB: 64).callHook(source: hog, hook: "handleInput", argument: [:], storages: [:]).failureMessage
                 == "script used more than its memory limit of 64 MB"
         )
         // Every hook kind runs through the same call: each ends at the limit.
@@ -109,7 +118,8 @@ import Testing
         ] {
             let spin = "\(factory)({ \(hook): async () => { function p() { return Promise.resolve().then(p); } await p(); } });"
             #expect(
-                runtime().callHook(source: spin, hook: hook, argument: [:], storages: [:]).failureMessage == "script timed out after 200 ms",
+                runtime(memoryMB: 4096).callHook(source: spin, hook: hook, argument: [:], storages: [:]).failureMessage
+                    == "script timed out after 200 ms",
                 "\(hook)"
             )
         }
