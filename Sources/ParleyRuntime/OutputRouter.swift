@@ -44,6 +44,10 @@ public struct TurnOutcome: Sendable {
     public var history: [TranscriptEntry]
     /// The session's transformer storage (DESIGN §5.7), loaded only when the router needs it.
     public var sessionStorage: JSONValue?
+    /// Whether a request waits for this turn's answer (a REST request, ``Runtime/acceptAndWait(_:timeout:)``): when
+    /// none does (a turn resumed by the end of a handover, an inject, a turn that finished after its request timed
+    /// out), a REST endpoint's outputs go to its webhook instead of nowhere.
+    public var awaited = false
 
     public init(action: TurnAction, endpoint: Endpoint, input: Input, before: Session, turn: Turn, history: [TranscriptEntry] = []) {
         self.action = action

@@ -94,6 +94,8 @@ public actor Runtime {
     private var timeouts: [String: Task<Void, Never>] = [:]
     /// Whether work arrived that no drain has looked at yet, and the drain waiting for it (``waitForArrival()``).
     private var arrived = false
+    /// Waiters whose turn is being committed (``claimWaiter(_:)``): no longer timed out.
+    private var claimed: Set<String> = []
     private var arrivalWaiter: CheckedContinuation<Void, Never>?
 
     public init(store: any Store, flows: FlowSet, endpoints: [Endpoint], router: any OutputRouter, settings: Settings = Settings()) {
@@ -236,7 +238,25 @@ public actor Runtime {
         }
     }
 
+    /// Whether a request waits for the turn of `traceId`; if one does, its timeout is cancelled, since the turn is
+    /// about to commit and answer it (``failWaiter(_:)`` answers it when the turn fails instead).
+    private func claimWaiter(_ traceId: String) -> Bool {
+        guard waiters[traceId] != nil else { return false }
+        timeouts.removeValue(forKey: traceId)?.cancel()
+        claimed.insert(traceId)
+        return true
+    }
+
+    /// A claimed turn did not commit: its request gets `turn_timeout` at once (the input runs again later, and its
+    /// outputs then go where an unawaited turn's go). A request whose turn failed before it was claimed keeps
+    /// waiting: a retry within its timeout still answers it.
+    private func failWaiter(_ traceId: String) {
+        guard claimed.contains(traceId) else { return }
+        resolve(traceId, with: .failure(RuntimeError.turnTimeout))
+    }
+
     private func resolve(_ traceId: String, with result: Result<TurnOutcome, any Error>) {
+        claimed.remove(traceId)
         timeouts.removeValue(forKey: traceId)?.cancel()
         waiters.removeValue(forKey: traceId)?.resume(with: result)
     }
@@ -382,11 +402,14 @@ public actor Runtime {
             do {
                 try await runTurn(entry)
             } catch let error as StoreError where error.isAlreadyDone {
+                await failWaiter(entry.traceId)
                 // Another instance committed it after its claim expired, or it was erased: nothing left to do.
                 continue
             } catch let error as StoreError where error.isUnavailable || error.isClaimLost {
+                await failWaiter(entry.traceId)
                 return .finished(key, failed: true)
             } catch {
+                await failWaiter(entry.traceId)
                 guard let id = entry.id else { return .finished(key, failed: true) }
                 let attempts = entry.attempts + 1
                 let now = settings.now()
@@ -444,6 +467,9 @@ public actor Runtime {
             turn = TurnPlan.turn(for: action, input: input, session: previous.session, profile: profile)
         }
         var outcome = TurnOutcome(action: action, endpoint: endpoint, input: input, before: previous.session, turn: turn)
+        // A waiting request takes this turn's answer; from here on it no longer times out, and it is answered (or
+        // failed) once the turn is committed (or is not).
+        outcome.awaited = await claimWaiter(entry.traceId)
         if outcome.handsOver {
             outcome.history = try await store.transcript(entry.key).compactMap { try? TranscriptEntry(json: JSONValue.parse($0.entry)) }
         }

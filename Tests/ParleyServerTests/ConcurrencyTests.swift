@@ -134,3 +134,41 @@ import Testing
         let done = Mutex(false)
     }
 }
+
+/// Issue 26: after `POST /handover/<token>/end` on a REST endpoint, the resumed turn's answer was recorded and
+/// delivered nowhere, and so was any output of a REST turn no request waited for (an inject). With a `webhook`, the
+/// REST endpoint delivers those outputs there; the answers requests wait for stay in their responses.
+@Suite(.serialized) struct RESTOutputTests {
+    @Test func outputsNoRequestWaitsForGoToTheRESTEndpointsWebhook() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let folder = try TestDeployment.prepare(receiverPort: receiver.port)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let token = String(repeating: "dc", count: 32)
+        try """
+        server: { host: 127.0.0.1, port: 0, adminToken: \(TestDeployment.adminToken) }
+        store: "sqlite:parley.sqlite"
+        flows: flows
+        endpoints:
+          - { name: api, type: rest, urlToken: \(token), flow: agent, webhook: { url: "http://127.0.0.1:\(receiver.port)/api" } }
+        """.write(to: folder.appendingPathComponent("parley.yaml"), atomically: true, encoding: .utf8)
+        let server = try await ServeProcessTests.Server.start(folder: folder)
+        let answer = try await HTTP.post("\(server.base)/\(token)", HTTP.message(session: "r1", text: "Ada"))
+        #expect(answer.status == 200)
+        #expect(answer.json?["text"] == "Hello Ada Connecting you with a colleague.")
+        // The agent ends the handover: the resumed turn's answer reaches the webhook, not nowhere.
+        let end = try await HTTP.post(
+            "\(server.base)/handover/\(token)/end",
+            #"{"userId":"u1","sessionId":"r1","status":"completed"}"#,
+            headers: TestDeployment.agent
+        )
+        #expect(end.status == 202)
+        #expect(await receiver.waitUntil { $0.contains { $0.path == "/api" && $0.text == "Back after completed" } })
+        // So does an injected turn's, while an answered request's outputs are not delivered twice.
+        #expect(try await HTTP.post("\(server.base)/inject/\(token)", HTTP.message(session: "r2", text: "Grace"), headers: TestDeployment.agent).status == 202)
+        #expect(await receiver.waitUntil { $0.contains { $0.path == "/api" && $0.text == "Hello Grace" } })
+        let delivered = await receiver.requests.compactMap(\.text)
+        #expect(!delivered.contains("Hello Ada"), "\(delivered)")
+        #expect(server.terminate() == 0)
+        await receiver.stop()
+    }
+}

@@ -2,8 +2,10 @@ import ParleyEngine
 import ParleyFlows
 import ParleyRuntime
 
-/// `type: rest` (DESIGN §5.2): the webhook's request, answered synchronously with the turn's outputs; nothing of
-/// the flow's answer is delivered (handover traffic still is).
+/// `type: rest` (DESIGN §5.2): the webhook's request, answered synchronously with the turn's outputs. The outputs of
+/// a turn no request waits for (the turn after a handover ends, an inject, a turn that finished after its request
+/// got `504`) are delivered to the endpoint's `webhook.url` when it has one, as a webhook endpoint's are (issue 26);
+/// handover traffic is delivered as on any endpoint.
 public struct RESTChannel: AnsweringChannel {
     public init() {}
 
@@ -14,7 +16,10 @@ public struct RESTChannel: AnsweringChannel {
         try UserMessage(object: body.object).inbox(endpoint: endpoint, channel: name)
     }
 
-    public func replies(to outcome: TurnOutcome) -> [Delivery] { [] }
+    public func replies(to outcome: TurnOutcome) -> [Delivery] {
+        guard !outcome.awaited, outcome.endpoint.webhook != nil else { return [] }
+        return AIOutputs.webhook(AIOutputs.outputs(of: outcome), outcome: outcome, source: "bot")
+    }
 
     /// The synchronous answer: `{"text","data","outputStack","userId","sessionId"}`, `text` the output texts
     /// joined with a space, `data` their data merged (last wins).
