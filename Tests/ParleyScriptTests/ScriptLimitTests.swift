@@ -22,6 +22,19 @@ import Testing
         (js ?? runtime()).run(code: code, scope: scope, nodeExists: { _ in false })
     }
 
+    /// Runs a test's scripts on a thread of its own: they spin for up to 30 s, and on the cooperative threads they
+    /// would starve the other suites of this process (their HTTP servers and clients timed out in CI).
+    func offPool(_ body: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                body()
+                continuation.resume()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
     @Test func thisJavaScriptCoreLetsParleyDrainPromiseJobs() {
         // Without it the limits below would hold per promise job only; the runtime needs the library's symbols.
         #expect(ScriptRuntime.boundsPromiseJobs)
@@ -35,10 +48,12 @@ import Testing
         "const flood = () => { for (let i = 0; i < 1000; i++) Promise.resolve().then(flood); }; flood();",
         "new Promise(function loop(resolve) { resolve(); }).then(function again() { return new Promise((r) => r()).then(again); });",
     ])
-    func promiseJobsCountAgainstTheTimeLimit(code: String) {
-        // A memory limit high enough that only the time limit can stop these.
-        let result = run(code, in: runtime(memoryMB: 4096))
-        #expect(result == .failure(.timeout("script timed out after 200 ms")))
+    func promiseJobsCountAgainstTheTimeLimit(code: String) async {
+        await offPool {
+            // A memory limit high enough that only the time limit can stop these.
+            let result = run(code, in: runtime(memoryMB: 4096))
+            #expect(result == .failure(.timeout("script timed out after 200 ms")))
+        }
     }
 
     @Test func aStoppedScriptLeavesNoJobsBehindForTheNextTurn() throws {
@@ -74,12 +89,14 @@ import Testing
         "const kept = []; for (;;) { kept.push({ a: [1, 2, 3], b: 'text' + kept.length }); }",
         "function p() { return Promise.resolve(new Array(10000).fill(0)).then(p); } p();",
     ])
-    func aScriptThatGrowsTheProcessPastItsMemoryLimitIsStopped(code: String) {
-        let before = Self.residentBytes()
-        let result = run(code, in: runtime(timeLimit: .seconds(30), memoryMB: 64))
-        #expect(result.failureMessage == "script used more than its memory limit of 64 MB")
-        // Stopped near the limit, not gigabytes later (the watchdog looks every 10 ms of CPU time).
-        #expect(Self.residentBytes() - before < 1 << 30)
+    func aScriptThatGrowsTheProcessPastItsMemoryLimitIsStopped(code: String) async {
+        await offPool {
+            let before = Self.residentBytes()
+            let result = run(code, in: runtime(timeLimit: .seconds(30), memoryMB: 64))
+            #expect(result.failureMessage == "script used more than its memory limit of 64 MB")
+            // Stopped near the limit, not gigabytes later (the watchdog looks every 10 ms of CPU time).
+            #expect(Self.residentBytes() - before < 1 << 30)
+        }
     }
 
     @Test func theRuntimeWorksAfterAStoppedScript() throws {
@@ -88,44 +105,48 @@ import Testing
         #expect(try run("context.after = [1, 2].map((x) => x + 1);").get().scope.context["after"] == [2, 3])
     }
 
-    @Test func expressionsAndConditionsAreLimitedToo() {
-        let js = runtime(memoryMB: 4096)
-        #expect(js.evaluate("(function p() { return Promise.resolve().then(p); })() && 1", scope: scope) == .failure(.timeout("script timed out after 200 ms")))
-        #expect(runtime(memoryMB: 4096).truthiness(of: "(async () => { for (;;) await null; })()", scope: scope) == .failure(.timeout("script timed out after 200 ms")))
+    @Test func expressionsAndConditionsAreLimitedToo() async {
+        await offPool {
+            let js = runtime(memoryMB: 4096)
+            #expect(js.evaluate("(function p() { return Promise.resolve().then(p); })() && 1", scope: scope) == .failure(.timeout("script timed out after 200 ms")))
+            #expect(runtime(memoryMB: 4096).truthiness(of: "(async () => { for (;;) await null; })()", scope: scope) == .failure(.timeout("script timed out after 200 ms")))
+        }
     }
 
-    @Test func transformerHooksAreLimitedTheSameWay() {
-        let chain = "createWebhookTransformer({ handleInput: async () => { function p() { return Promise.resolve().then(p); } await p(); } });"
-        // A memory limit high enough that only the time limit can stop these (a promise chain allocates fast).
-        #expect(
-            runtime(memoryMB: 4096).callHook(source: chain, hook: "handleInput", argument: [:], storages: [:]).failureMessage
-                == "script timed out after 200 ms"
-        )
-        let flood = "createWebhookTransformer({ handleOutput: async () => { for (;;) { await null; } } });"
-        #expect(
-            runtime(memoryMB: 4096).callHook(source: flood, hook: "handleOutput", argument: [:], storages: [:]).failureMessage
-                == "script timed out after 200 ms"
-        )
-        let hog = "createWebhookTransformer({ handleInput: async () => { const kept = []; for (;;) { await null; kept.push(new Array(100000).fill(1)); } } });"
-        #expect(
-            runtime(timeLimit: .seconds(30), memoryMB: 64).callHook(source: hog, hook: "handleInput", argument: [:], storages: [:]).failureMessage
-                == "script used more than its memory limit of 64 MB"
-        )
-        // Every hook kind runs through the same call: each ends at the limit.
-        for (factory, hook) in [
-            ("createWebhookTransformer", "handleInject"), ("createWebhookTransformer", "handleNotify"),
-            ("createRestTransformer", "handleExecutionFinished"), ("createVoiceCopilotTransformer", "handleInput"),
-        ] {
-            let spin = "\(factory)({ \(hook): async () => { function p() { return Promise.resolve().then(p); } await p(); } });"
+    @Test func transformerHooksAreLimitedTheSameWay() async {
+        await offPool {
+            let chain = "createWebhookTransformer({ handleInput: async () => { function p() { return Promise.resolve().then(p); } await p(); } });"
+            // A memory limit high enough that only the time limit can stop these (a promise chain allocates fast).
             #expect(
-                runtime(memoryMB: 4096).callHook(source: spin, hook: hook, argument: [:], storages: [:]).failureMessage
-                    == "script timed out after 200 ms",
-                "\(hook)"
+                runtime(memoryMB: 4096).callHook(source: chain, hook: "handleInput", argument: [:], storages: [:]).failureMessage
+                    == "script timed out after 200 ms"
             )
+            let flood = "createWebhookTransformer({ handleOutput: async () => { for (;;) { await null; } } });"
+            #expect(
+                runtime(memoryMB: 4096).callHook(source: flood, hook: "handleOutput", argument: [:], storages: [:]).failureMessage
+                    == "script timed out after 200 ms"
+            )
+            let hog = "createWebhookTransformer({ handleInput: async () => { const kept = []; for (;;) { await null; kept.push(new Array(100000).fill(1)); } } });"
+            #expect(
+                runtime(timeLimit: .seconds(30), memoryMB: 64).callHook(source: hog, hook: "handleInput", argument: [:], storages: [:]).failureMessage
+                    == "script used more than its memory limit of 64 MB"
+            )
+            // Every hook kind runs through the same call: each ends at the limit.
+            for (factory, hook) in [
+                ("createWebhookTransformer", "handleInject"), ("createWebhookTransformer", "handleNotify"),
+                ("createRestTransformer", "handleExecutionFinished"), ("createVoiceCopilotTransformer", "handleInput"),
+            ] {
+                let spin = "\(factory)({ \(hook): async () => { function p() { return Promise.resolve().then(p); } await p(); } });"
+                #expect(
+                    runtime(memoryMB: 4096).callHook(source: spin, hook: hook, argument: [:], storages: [:]).failureMessage
+                        == "script timed out after 200 ms",
+                    "\(hook)"
+                )
+            }
+            let fine = "createWebhookTransformer({ handleInput: async ({ request }) => { const s = await getSessionStorage('u', 's'); return { userId: 'u', sessionId: 's', text: String(s.n + 1) }; } });"
+            let call = runtime().callHook(source: fine, hook: "handleInput", argument: ["request": [:]], storages: [SessionStorageKey(userId: "u", sessionId: "s"): ["n": 1]])
+            #expect((try? call.get())?.value?["text"] == "2")
         }
-        let fine = "createWebhookTransformer({ handleInput: async ({ request }) => { const s = await getSessionStorage('u', 's'); return { userId: 'u', sessionId: 's', text: String(s.n + 1) }; } });"
-        let call = runtime().callHook(source: fine, hook: "handleInput", argument: ["request": [:]], storages: [SessionStorageKey(userId: "u", sessionId: "s"): ["n": 1]])
-        #expect((try? call.get())?.value?["text"] == "2")
     }
 
     static func residentBytes() -> Int {
